@@ -1,0 +1,5 @@
+"""`python -m dentalvoice` runs the command line."""
+
+from dentalvoice.cli import main
+
+main()

@@ -1,0 +1,123 @@
+"""The ASGI app: routers, health checks and the lifespan that builds (and closes) resources."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse, Response
+from loguru import logger
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from redis.asyncio import Redis
+
+from dentalvoice.config import Settings, get_settings
+from dentalvoice.db import Database, open_database
+from dentalvoice.leads.events import LeadListener
+from dentalvoice.leads.router import router as leads_router
+from dentalvoice.leads.service import IntakeConfig, IntakeService
+from dentalvoice.leads.verification import SignatureKeys
+from dentalvoice.logging import describe_exception
+
+READY_TIMEOUT_S = 2.0
+
+
+def build_intake(
+    *, settings: Settings, db: Database, listeners: Sequence[LeadListener] = ()
+) -> IntakeService:
+    """The intake service for this process's settings and database."""
+    return IntakeService(
+        db=db,
+        cipher=db.cipher,
+        config=IntakeConfig(
+            signature_keys=SignatureKeys.from_pem(
+                ed25519_pem=settings.ghl_webhook_ed25519_public_key,
+                rsa_pem=settings.ghl_webhook_rsa_public_key,
+            ),
+            global_secret=(
+                settings.ghl_webhook_secret.get_secret_value()
+                if settings.ghl_webhook_secret
+                else None
+            ),
+            max_age=timedelta(seconds=settings.ghl_webhook_max_age_seconds),
+            consent_keys=settings.consent_field_keys,
+        ),
+        listeners=listeners,
+    )
+
+
+def create_app(
+    settings: Settings | None = None, *, lead_listeners: Sequence[LeadListener] = ()
+) -> FastAPI:
+    """Build the app; resources are created when it starts, not here."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db, cipher_setup = open_database(settings)
+        if cipher_setup.generated_key_file is not None:
+            logger.warning(
+                "no PHI_ENCRYPTION_KEY set: generated a local key at {} — back it up; "
+                "without it the stored leads cannot be read",
+                cipher_setup.generated_key_file,
+            )
+        redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+        app.state.settings = settings
+        app.state.db = db
+        app.state.redis = redis
+        app.state.intake = build_intake(settings=settings, db=db, listeners=lead_listeners)
+        try:
+            yield
+        finally:
+            if redis is not None:
+                await redis.aclose()
+            await db.dispose()
+
+    app = FastAPI(
+        title="dentalvoice",
+        version="0.1.0",
+        lifespan=lifespan,
+        generate_unique_id_function=lambda route: (
+            f"{route.tags[0]}-{route.name}" if route.tags else route.name
+        ),
+    )
+    app.include_router(leads_router)
+
+    @app.get("/healthz", tags=["health"])
+    async def healthz() -> dict[str, str]:
+        """The process is alive."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["health"])
+    async def readyz() -> JSONResponse:
+        """The database (and Redis, when configured) answer within two seconds."""
+        checks: dict[str, str] = {}
+        try:
+            async with asyncio.timeout(READY_TIMEOUT_S):
+                await app.state.db.ping()
+            checks["database"] = "ok"
+        except Exception as exc:  # any failure at all means "not ready"
+            logger.warning("readyz database: {}", describe_exception(exc))
+            checks["database"] = "unavailable"
+        if app.state.redis is not None:
+            try:
+                async with asyncio.timeout(READY_TIMEOUT_S):
+                    await app.state.redis.ping()
+                checks["redis"] = "ok"
+            except Exception as exc:  # any failure at all means "not ready"
+                logger.warning("readyz redis: {}", describe_exception(exc))
+                checks["redis"] = "unavailable"
+        ready = all(v == "ok" for v in checks.values())
+        return JSONResponse(
+            {"status": "ready" if ready else "unavailable", "checks": checks},
+            status_code=200 if ready else 503,
+        )
+
+    @app.get("/metrics", tags=["health"], include_in_schema=False)
+    async def metrics() -> Response:
+        """Prometheus counters (no PHI: outcomes only)."""
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return app

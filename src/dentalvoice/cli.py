@@ -1,0 +1,286 @@
+"""The `dentalvoice` command: serve, migrate, manage clinics, inspect and replay webhooks."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from dentalvoice.config import ConfigurationError, Settings, get_settings
+from dentalvoice.db import Database, open_database
+from dentalvoice.db.crypto import generate_key
+from dentalvoice.db.migrate import autogenerate, upgrade
+from dentalvoice.errors import ConflictError, NotFoundError
+from dentalvoice.leads.models import EventStatus
+from dentalvoice.logging import configure_logging
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+db_app = typer.Typer(no_args_is_help=True, help="Database migrations.")
+location_app = typer.Typer(no_args_is_help=True, help="Clinics (GHL sub-accounts).")
+events_app = typer.Typer(no_args_is_help=True, help="Stored GHL webhooks.")
+keys_app = typer.Typer(no_args_is_help=True, help="PHI encryption keys.")
+app.add_typer(db_app, name="db")
+app.add_typer(location_app, name="location")
+app.add_typer(events_app, name="events")
+app.add_typer(keys_app, name="keys")
+
+out = Console()
+err = Console(stderr=True)
+T = TypeVar("T")
+
+
+def _settings() -> Settings:
+    try:
+        settings = get_settings()
+    except ConfigurationError as exc:
+        err.print(f"[red]configuration error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    configure_logging(level=settings.log_level, json=settings.log_json)
+    return settings
+
+
+def _open(settings: Settings) -> Database:
+    try:
+        db, setup = open_database(settings)
+    except ConfigurationError as exc:
+        err.print(f"[red]configuration error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    if setup.generated_key_file is not None:
+        err.print(
+            f"[yellow]No PHI_ENCRYPTION_KEY set: generated {setup.generated_key_file}. "
+            "Back it up; without it the stored leads cannot be read.[/yellow]"
+        )
+    return db
+
+
+def _run(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
+    async def runner() -> T:
+        db = _open(settings)
+        try:
+            await upgrade(db)
+            return await work(db)
+        finally:
+            await db.dispose()
+
+    return asyncio.run(runner())
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    workers: Annotated[int, typer.Option(help="uvicorn worker processes.")] = 1,
+) -> None:
+    """Run the HTTP service (webhooks, health) under uvicorn, after applying migrations."""
+    import uvicorn
+
+    settings = _settings()
+    _run(settings, lambda db: asyncio.sleep(0))
+    uvicorn.run(
+        "dentalvoice.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=False,
+        log_config=None,
+        proxy_headers=True,
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply pending migrations."""
+    settings = _settings()
+    _run(settings, lambda db: asyncio.sleep(0))
+    out.print("database is up to date")
+
+
+@db_app.command("revision")
+def db_revision(message: Annotated[str, typer.Option("--message", "-m")]) -> None:
+    """(Developers) write a migration from the models' difference with the database."""
+    settings = _settings()
+    _run(settings, lambda db: autogenerate(db, message))
+
+
+@keys_app.command("generate")
+def keys_generate() -> None:
+    """Print a new random key for PHI_ENCRYPTION_KEY."""
+    out.print(generate_key(), highlight=False)
+
+
+@location_app.command("add")
+def location_add(
+    name: Annotated[str, typer.Option(help="Clinic name, as the agent will say it.")],
+    ghl_location_id: Annotated[str, typer.Option(help="GHL sub-account (location) id.")],
+    timezone: Annotated[str, typer.Option(help="IANA zone, e.g. America/New_York.")],
+    country: Annotated[str, typer.Option(help="US or CA.")] = "US",
+    webhook_secret: Annotated[
+        str | None, typer.Option(help="Secret for workflow webhooks (generated if omitted).")
+    ] = None,
+    twilio_from_number: Annotated[str | None, typer.Option(help="E.164 caller id.")] = None,
+    transfer_number: Annotated[str | None, typer.Option(help="E.164 front desk.")] = None,
+    calendar_id: Annotated[str | None, typer.Option(help="GHL calendar id.")] = None,
+    pipeline_id: Annotated[str | None, typer.Option(help="GHL pipeline id.")] = None,
+    ghl_token: Annotated[
+        str | None, typer.Option(help="Private integration token (stored encrypted).")
+    ] = None,
+) -> None:
+    """Add a clinic."""
+    from dentalvoice.locations import service
+    from dentalvoice.locations.schemas import LocationCreate
+
+    settings = _settings()
+    generated = webhook_secret is None and settings.ghl_webhook_secret is None
+    secret = service.generate_webhook_secret() if generated else webhook_secret
+    try:
+        location_in = LocationCreate(
+            name=name,
+            ghl_location_id=ghl_location_id,
+            timezone=timezone,
+            country=country,
+            webhook_secret=secret,
+            twilio_from_number=twilio_from_number,
+            transfer_number=transfer_number,
+            calendar_id=calendar_id,
+            pipeline_id=pipeline_id,
+            ghl_token=ghl_token,
+        )
+    except ValidationError as exc:
+        for e in exc.errors(include_input=False, include_url=False):
+            err.print(f"[red]--{str(e['loc'][0]).replace('_', '-')}[/red]: {e['msg']}")
+        raise typer.Exit(2) from None
+
+    async def work(db: Database) -> uuid.UUID:
+        async with db.transaction() as session:
+            location = await service.create_location(session=session, location_in=location_in)
+            return location.id
+
+    try:
+        location_id = _run(settings, work)
+    except ConflictError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from None
+    out.print(f"added location {location_id} ({name})")
+    if generated:
+        base = str(settings.public_base_url or "http://127.0.0.1:8000").rstrip("/")
+        out.print("Webhook secret (shown once; keep it in the GHL workflow URL):")
+        out.print(f"  {base}/webhooks/ghl?token={secret}", highlight=False, soft_wrap=True)
+
+
+@location_app.command("list")
+def location_list() -> None:
+    """List clinics."""
+    from dentalvoice.locations import service
+
+    settings = _settings()
+
+    async def work(db: Database) -> list[list[str]]:
+        async with db.reader() as session:
+            return [
+                [
+                    str(loc.id),
+                    loc.name,
+                    loc.ghl_location_id,
+                    loc.timezone,
+                    loc.country,
+                    "yes" if loc.webhook_secret else "global",
+                    loc.twilio_from_number or "-",
+                ]
+                for loc in await service.list_locations(session=session)
+            ]
+
+    table = Table("id", "name", "GHL location", "timezone", "country", "secret", "from number")
+    for row in _run(settings, work):
+        table.add_row(*row)
+    out.print(table)
+
+
+@events_app.command("list")
+def events_list(
+    status: Annotated[
+        EventStatus | None, typer.Option(help="Only events with this status.")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10_000)] = 50,
+) -> None:
+    """List stored webhooks, newest first (no PHI is shown)."""
+    from dentalvoice.leads import service
+
+    settings = _settings()
+
+    async def work(db: Database) -> list[list[str]]:
+        async with db.reader() as session:
+            return [
+                [
+                    str(e.id),
+                    e.received_at.strftime("%Y-%m-%d %H:%M:%S"),
+                    str(e.shape),
+                    e.event_type or "-",
+                    str(e.status),
+                    e.ghl_location_id or "-",
+                    str(e.lead_id) if e.lead_id else "-",
+                    "; ".join(f"{x['field']}: {x['reason']}" for x in e.errors or []),
+                ]
+                for e in await service.list_events(session=session, status=status, limit=limit)
+            ]
+
+    table = Table(
+        "id", "received (UTC)", "shape", "type", "status", "GHL location", "lead", "errors"
+    )
+    for row in _run(settings, work):
+        table.add_row(*row)
+    out.print(table)
+
+
+@events_app.command("replay")
+def events_replay(
+    event_id: Annotated[str | None, typer.Argument(help="Event id to process again.")] = None,
+    all_unprocessed: Annotated[
+        bool, typer.Option("--all-unprocessed", help="Every received, unroutable or failed event.")
+    ] = False,
+    force: Annotated[bool, typer.Option(help="Replay an already processed event too.")] = False,
+) -> None:
+    """Re-run processing of stored webhooks (e.g. after adding a missing location)."""
+    if (event_id is None) == (not all_unprocessed):
+        err.print("[red]give an EVENT_ID or --all-unprocessed[/red]")
+        raise typer.Exit(2)
+    settings = _settings()
+
+    async def work(db: Database) -> int:
+        from dentalvoice.app import build_intake
+
+        intake = build_intake(settings=settings, db=db)
+        if event_id is not None:
+            try:
+                ids = [uuid.UUID(event_id)]
+            except ValueError:
+                err.print("[red]EVENT_ID is not a UUID[/red]")
+                return 2
+        else:
+            ids = await intake.replayable_event_ids()
+        failures = 0
+        for one in ids:
+            try:
+                result = await intake.replay(one, force=force)
+            except NotFoundError as exc:
+                err.print(f"[red]{exc}[/red]")
+                return 1
+            reasons = "; ".join(f"{e.field}: {e.reason}" for e in result.errors)
+            out.print(f"{one}  {result.status}  lead={result.lead_id or '-'}  {reasons}")
+            failures += result.http_status >= 400
+        if not ids:
+            out.print("nothing to replay")
+        return 1 if failures else 0
+
+    raise typer.Exit(_run(settings, work))
+
+
+def main() -> None:
+    """Entry point of the `dentalvoice` script."""
+    app()

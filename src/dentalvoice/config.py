@@ -1,0 +1,166 @@
+"""The one place that reads the environment: typed settings for every part of dentalvoice."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
+from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+# GHL's RSA key for the legacy `x-wh-signature` header, as published in
+# docs/oauth/WebhookAuthentication.md of GoHighLevel/highlevel-api-docs.
+GHL_RSA_PUBLIC_KEY = """-----BEGIN PUBLIC KEY-----
+MIICIjANBgkqhkiG9w0BAQEFAAOCAg8AMIICCgKCAgEAokvo/r9tVgcfZ5DysOSC
+Frm602qYV0MaAiNnX9O8KxMbiyRKWeL9JpCpVpt4XHIcBOK4u3cLSqJGOLaPuXw6
+dO0t6Q/ZVdAV5Phz+ZtzPL16iCGeK9po6D6JHBpbi989mmzMryUnQJezlYJ3DVfB
+csedpinheNnyYeFXolrJvcsjDtfAeRx5ByHQmTnSdFUzuAnC9/GepgLT9SM4nCpv
+uxmZMxrJt5Rw+VUaQ9B8JSvbMPpez4peKaJPZHBbU3OdeCVx5klVXXZQGNHOs8gF
+3kvoV5rTnXV0IknLBXlcKKAQLZcY/Q9rG6Ifi9c+5vqlvHPCUJFT5XUGG5RKgOKU
+J062fRtN+rLYZUV+BjafxQauvC8wSWeYja63VSUruvmNj8xkx2zE/Juc+yjLjTXp
+IocmaiFeAO6fUtNjDeFVkhf5LNb59vECyrHD2SQIrhgXpO4Q3dVNA5rw576PwTzN
+h/AMfHKIjE4xQA1SZuYJmNnmVZLIZBlQAF9Ntd03rfadZ+yDiOXCCs9FkHibELhC
+HULgCsnuDJHcrGNd5/Ddm5hxGQ0ASitgHeMZ0kcIOwKDOzOU53lDza6/Y09T7sYJ
+PQe7z0cvj7aE4B+Ax1ZoZGPzpJlZtGXCsu9aTEGEnKzmsFqwcSsnw3JB31IGKAyk
+T1hhTiaCeIY/OwwwNUY2yvcCAwEAAQ==
+-----END PUBLIC KEY-----
+"""
+
+# GHL's Ed25519 key for `x-ghl-signature`. Quoted by many public integrations as the key from
+# GHL's Webhook Integration Guide; confirm it in the app settings page before production.
+GHL_ED25519_PUBLIC_KEY = """-----BEGIN PUBLIC KEY-----
+MCowBQYDK2VwAyEAi2HR1srL4o18O8BRa7gVJY7G7bupbN3H9AwJrHCDiOg=
+-----END PUBLIC KEY-----
+"""
+
+DEFAULT_CONSENT_KEYS = (
+    "consent",
+    "consent_text",
+    "consent_at",
+    "consent_timestamp",
+    "tcpa_consent",
+    "consent_form",
+    "consent_page",
+)
+
+
+def _pem(value: str) -> str:
+    # Environment files often carry PEMs on one line with literal "\n" escapes.
+    return value.replace("\\n", "\n").strip() + "\n"
+
+
+class Settings(BaseSettings):
+    """Process-wide configuration; per-clinic behaviour lives in `locations`, not here."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+    )
+
+    data_dir: Path = Field(
+        default=Path(".dentalvoice"),
+        description="Where the embedded defaults keep their files (SQLite database, local key).",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy async URL; defaults to a SQLite file in DATA_DIR.",
+    )
+    redis_url: str | None = None
+    public_base_url: AnyHttpUrl | None = None
+
+    phi_encryption_key: SecretStr | None = Field(
+        default=None,
+        description="Base64 32-byte AES key, or a comma list `kid:key,...`; the first encrypts.",
+    )
+    phi_blind_index_key: SecretStr | None = None
+
+    ghl_webhook_secret: SecretStr | None = None
+    ghl_webhook_ed25519_public_key: str = GHL_ED25519_PUBLIC_KEY
+    ghl_webhook_rsa_public_key: str = GHL_RSA_PUBLIC_KEY
+    ghl_webhook_max_age_seconds: Annotated[int, Field(ge=1, le=86_400)] = 300
+    webhook_max_body_bytes: Annotated[int, Field(ge=1024, le=16 * 1024 * 1024)] = 1024 * 1024
+    consent_field_keys: Annotated[tuple[str, ...], NoDecode] = DEFAULT_CONSENT_KEYS
+
+    log_level: Literal["TRACE", "DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_json: bool = False
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_driver(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if value.startswith("postgresql://") or value.startswith("postgres://"):
+            # Accept the URL a PostgreSQL user would paste and use the async driver.
+            return "postgresql+asyncpg://" + value.split("://", 1)[1]
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("use sqlite+aiosqlite:///PATH or postgresql+asyncpg://USER@HOST/DB")
+        return value
+
+    @field_validator("ghl_webhook_ed25519_public_key")
+    @classmethod
+    def _ed25519_pem(cls, value: str) -> str:
+        pem = _pem(value)
+        try:
+            key = load_pem_public_key(pem.encode())
+        except ValueError as exc:
+            raise ValueError("not a PEM public key") from exc
+        if not isinstance(key, Ed25519PublicKey):
+            raise ValueError("not an Ed25519 public key")
+        return pem
+
+    @field_validator("ghl_webhook_rsa_public_key")
+    @classmethod
+    def _rsa_pem(cls, value: str) -> str:
+        pem = _pem(value)
+        try:
+            key = load_pem_public_key(pem.encode())
+        except ValueError as exc:
+            raise ValueError("not a PEM public key") from exc
+        if not isinstance(key, RSAPublicKey):
+            raise ValueError("not an RSA public key")
+        return pem
+
+    @field_validator("consent_field_keys", mode="before")
+    @classmethod
+    def _comma_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip().lower() for part in value.split(",") if part.strip())
+        return value
+
+    @property
+    def effective_database_url(self) -> str:
+        """The configured database, or the SQLite file of the embedded default."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'dentalvoice.db').as_posix()}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        """Whether the database is the embedded SQLite default (or another SQLite file)."""
+        return self.effective_database_url.startswith("sqlite")
+
+
+class ConfigurationError(Exception):
+    """A setting has a value dentalvoice cannot start with; the message names the variable."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings from the environment (and `.env`), turning errors into one clear line."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = str(first["loc"][0]).upper() if first["loc"] else "settings"
+        raise ConfigurationError(f"invalid {name}: {first['msg']}") from None
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process's settings, read once."""
+    return load_settings()

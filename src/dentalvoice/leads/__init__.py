@@ -1,0 +1,1 @@
+"""Lead intake: GHL webhooks verified, stored raw (encrypted), normalised into leads, replayable."""

@@ -1,0 +1,1 @@
+"""Clinics: one GoHighLevel sub-account each, with the settings calls and writes need."""
