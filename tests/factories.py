@@ -109,9 +109,15 @@ def dumps(body: object) -> bytes:
 
 def ed25519_headers(keys: GhlKeys, raw: bytes) -> dict[str, str]:
     signature = keys.ed25519_private.sign(raw)
-    return {"x-ghl-signature": base64.b64encode(signature).decode(), "content-type": "application/json"}
+    return {
+        "x-ghl-signature": base64.b64encode(signature).decode(),
+        "content-type": "application/json",
+    }
 
 
 def rsa_headers(keys: GhlKeys, raw: bytes) -> dict[str, str]:
     signature = keys.rsa_private.sign(raw, padding.PKCS1v15(), hashes.SHA256())
-    return {"x-wh-signature": base64.b64encode(signature).decode(), "content-type": "application/json"}
+    return {
+        "x-wh-signature": base64.b64encode(signature).decode(),
+        "content-type": "application/json",
+    }

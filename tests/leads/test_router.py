@@ -188,7 +188,9 @@ async def test_contact_update_and_dnd_update_change_the_lead_and_keep_history(
     responses = []
     for body in (created, updated, dnd):
         raw = f.dumps(body)
-        responses.append(await client.post(URL, content=raw, headers=f.ed25519_headers(ghl_keys, raw)))
+        responses.append(
+            await client.post(URL, content=raw, headers=f.ed25519_headers(ghl_keys, raw))
+        )
 
     assert [r.status_code for r in responses] == [202, 202, 202]
     assert [r.json()["status"] for r in responses] == ["accepted", "updated", "updated"]
@@ -198,8 +200,10 @@ async def test_contact_update_and_dnd_update_change_the_lead_and_keep_history(
     assert lead.dnd_call is True
     async with db.reader() as session:
         history = (
-            await session.execute(select(LeadRevision).order_by(LeadRevision.created_at))
-        ).scalars().all()
+            (await session.execute(select(LeadRevision).order_by(LeadRevision.created_at)))
+            .scalars()
+            .all()
+        )
     assert [sorted(h.changed_fields) for h in history][1:] == [["state"], ["dnd_call"]]
     assert history[0].snapshot["state"] == "FL"
 
@@ -337,7 +341,9 @@ async def test_bad_email_and_timezone_are_dropped_with_warnings_not_the_lead(
 
 
 async def test_body_over_the_limit_is_413(client: httpx.AsyncClient, db: Database) -> None:
-    response = await client.post(URL, params={"token": TEST_SECRET}, content=b"x" * (1024 * 1024 + 1))
+    response = await client.post(
+        URL, params={"token": TEST_SECRET}, content=b"x" * (1024 * 1024 + 1)
+    )
     assert response.status_code == 413
     assert await count(db, WebhookEvent) == 0
 
@@ -399,7 +405,9 @@ async def test_same_webhook_id_with_a_different_body_is_a_duplicate(
     for body in (first_body, second_body):
         raw = f.dumps(body)
         statuses.append(
-            (await client.post(URL, content=raw, headers=f.ed25519_headers(ghl_keys, raw))).status_code
+            (
+                await client.post(URL, content=raw, headers=f.ed25519_headers(ghl_keys, raw))
+            ).status_code
         )
     assert statuses == [202, 200]
     assert (await only_lead(db)).first_name == f.FIRST_NAME

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from dentalvoice.config import Settings
 from dentalvoice.db.crypto import CipherSetup, PhiCipher, cipher_from_settings
 from dentalvoice.db.engine import Database
 from dentalvoice.db.types import install_cipher
 
-__all__ = ["CipherSetup", "Database", "PhiCipher", "open_database"]
+# The session type domains name in their signatures, so that only `db/`, models and services
+# import SQLAlchemy itself.
+DbSession = AsyncSession
+
+__all__ = ["CipherSetup", "Database", "DbSession", "PhiCipher", "open_database"]
 
 
 def open_database(settings: Settings) -> tuple[Database, CipherSetup]:

@@ -115,6 +115,8 @@ def parse_keys(value: str) -> tuple[bytes, ...]:
             continue
         label, sep, key_text = part.partition(":")
         keys.append(_decode_key(key_text if sep else label))
+    if not keys:
+        raise ConfigurationError("invalid PHI_ENCRYPTION_KEY: no key given")
     return tuple(keys)
 
 

@@ -10,7 +10,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Protocol
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from dentalvoice.db import DbSession
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +36,4 @@ class ListenerReply:
 class LeadListener(Protocol):
     """Called once per stored lead, in the intake transaction; raising rolls the lead back."""
 
-    async def __call__(
-        self, *, session: AsyncSession, event: LeadStored
-    ) -> ListenerReply | None: ...
+    async def __call__(self, *, session: DbSession, event: LeadStored) -> ListenerReply | None: ...

@@ -63,9 +63,7 @@ class WebhookEvent(IdMixin, Base):
     ghl_location_id: Mapped[str | None] = mapped_column(String(64))
     location_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("location.id"))
     raw_body: Mapped[bytes] = mapped_column(EncryptedBytes("webhook_event.raw_body"))
-    status: Mapped[EventStatus] = mapped_column(
-        str_enum(EventStatus), default=EventStatus.RECEIVED
-    )
+    status: Mapped[EventStatus] = mapped_column(str_enum(EventStatus), default=EventStatus.RECEIVED)
     # Field-level errors: field paths and reasons only, never the offending values.
     errors: Mapped[list[dict[str, str]] | None] = mapped_column(JSON)
     lead_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("lead.id"))

@@ -239,7 +239,10 @@ def detect_shape(document: object) -> PayloadShape:
     if isinstance(data, dict) and isinstance(data.get("type"), str):
         return PayloadShape.MARKETPLACE
     if isinstance(document.get("type"), str) and (
-        "locationId" in document or "webhookId" in document or "appId" in document
+        "locationId" in document
+        or "webhookId" in document
+        or "appId" in document
+        or isinstance(data, dict)
     ):
         return PayloadShape.MARKETPLACE
     if isinstance(document.get("event"), str) and isinstance(document.get("contact"), dict):

@@ -32,7 +32,7 @@ _COUNTRY_NAMES = {
 
 
 def _fold(text: str) -> str:
-    return " ".join(text.replace(".", " ").split()).upper()
+    return " ".join(text.replace(".", "").split()).upper()
 
 
 _BY_NAME = {

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from alembic import context
 from alembic.autogenerate.api import AutogenContext
@@ -11,7 +11,7 @@ from sqlalchemy.types import TypeDecorator
 from dentalvoice.db.registry import metadata
 
 
-def render_item(kind: str, obj: Any, autogen: AutogenContext) -> str | bool:
+def render_item(kind: str, obj: Any, autogen: AutogenContext) -> str | Literal[False]:
     """Render our column types as the plain SQL types they store, so revisions stay stable."""
     if kind == "type" and isinstance(obj, TypeDecorator):
         impl = obj.impl_instance

@@ -1,0 +1,62 @@
+"""Boundaries between packages, checked on the source so they cannot erode unnoticed."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "dentalvoice"
+
+
+def _modules() -> list[tuple[Path, ast.Module]]:
+    return [(p, ast.parse(p.read_text(), str(p))) for p in sorted(SRC.rglob("*.py"))]
+
+
+def _imports(tree: ast.Module) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return names
+
+
+def test_only_config_reads_the_environment() -> None:
+    offenders = []
+    for path, tree in _modules():
+        if path.name == "config.py":
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and node.attr in {"environ", "getenv"}:
+                offenders.append(str(path.relative_to(SRC)))
+    assert offenders == []
+
+
+def test_sqlalchemy_stays_in_db_models_and_services() -> None:
+    offenders = []
+    for path, tree in _modules():
+        rel = path.relative_to(SRC)
+        allowed = rel.parts[0] == "db" or path.name in {"models.py", "service.py"}
+        if not allowed and any(m.split(".")[0] == "sqlalchemy" for m in _imports(tree)):
+            offenders.append(str(rel))
+    assert offenders == []
+
+
+def test_http_framework_stays_at_the_edges() -> None:
+    offenders = []
+    for path, tree in _modules():
+        rel = path.relative_to(SRC)
+        allowed = path.name in {"router.py", "app.py", "cli.py"}
+        if not allowed and any(m.split(".")[0] in {"fastapi", "starlette"} for m in _imports(tree)):
+            offenders.append(str(rel))
+    assert offenders == []
+
+
+def test_every_module_has_a_docstring() -> None:
+    missing = [
+        str(path.relative_to(SRC))
+        for path, tree in _modules()
+        if "versions" not in path.parts and ast.get_docstring(tree) is None
+    ]
+    assert missing == []

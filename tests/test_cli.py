@@ -1,0 +1,185 @@
+"""The `dentalvoice` command: clinics, stored events, replay, and `serve` as a real process."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import sys
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from dentalvoice import cli
+from dentalvoice.cli import app
+from dentalvoice.config import get_settings
+from dentalvoice.db import Database
+from tests import factories as f
+from tests.conftest import TEST_PHI_KEY, TEST_SECRET
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def cli_env(
+    database_url: str, db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[dict[str, str]]:
+    # `db` migrates the database first and empties it afterwards.
+    env = {
+        "DATABASE_URL": database_url,
+        "PHI_ENCRYPTION_KEY": TEST_PHI_KEY,
+        "GHL_WEBHOOK_SECRET": TEST_SECRET,
+        "DATA_DIR": str(tmp_path / "data"),
+        "LOG_LEVEL": "WARNING",
+    }
+    monkeypatch.chdir(tmp_path)  # away from any developer .env
+    for name in ("REDIS_URL", "PUBLIC_BASE_URL", "PHI_BLIND_INDEX_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    # Rich wraps tables to the terminal; CliRunner's is narrow.
+    monkeypatch.setattr(cli.out, "width", 250)
+    monkeypatch.setattr(cli.err, "width", 250)
+    get_settings.cache_clear()
+    yield env
+    get_settings.cache_clear()
+
+
+def invoke(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.output
+
+
+def test_location_add_and_list(cli_env: dict[str, str]) -> None:
+    code, out = invoke(
+        "location", "add", "--name", "Bright Test Dental", "--ghl-location-id", "LocCli1",
+        "--timezone", "America/Chicago", "--transfer-number", "+13055550100",
+    )  # fmt: skip
+    assert code == 0, out
+    assert "added location" in out
+
+    code, out = invoke("location", "list")
+    assert code == 0
+    assert "LocCli1" in out and "America/Chicago" in out
+
+    code, out = invoke(
+        "location", "add", "--name", "Again", "--ghl-location-id", "LocCli1",
+        "--timezone", "America/Chicago",
+    )  # fmt: skip
+    assert code == 1 and "already exists" in out
+
+
+def test_location_add_generates_a_secret_when_none_is_configured(
+    cli_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("GHL_WEBHOOK_SECRET")
+    get_settings.cache_clear()
+    code, out = invoke(
+        "location", "add", "--name", "N", "--ghl-location-id", "LocCli2", "--timezone", "UTC"
+    )
+    assert code == 0, out
+    assert "/webhooks/ghl?token=" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--timezone", "Mars/Base"], "--timezone"),
+        (["--timezone", "UTC", "--country", "MX"], "--country"),
+        (["--timezone", "UTC", "--transfer-number", "12"], "--transfer-number"),
+    ],
+)
+def test_location_add_rejects_bad_options(
+    cli_env: dict[str, str], args: list[str], message: str
+) -> None:
+    code, out = invoke("location", "add", "--name", "N", "--ghl-location-id", "L", *args)
+    assert code == 2
+    assert message in out
+
+
+def test_a_bad_setting_stops_with_one_line(
+    cli_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", "mysql://nope")
+    get_settings.cache_clear()
+    code, out = invoke("db", "upgrade")
+    assert code == 2
+    assert "invalid DATABASE_URL" in out
+
+
+def test_keys_generate() -> None:
+    code, out = invoke("keys", "generate")
+    assert code == 0 and len(out.strip()) == 44
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+async def server(cli_env: dict[str, str]) -> AsyncIterator[str]:
+    """`dentalvoice serve` in its own process, ready when uvicorn says so."""
+    port = _free_port()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "dentalvoice", "serve", "--port", str(port),
+        env={**os.environ, **cli_env, "LOG_LEVEL": "INFO"},
+        stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert proc.stderr is not None
+    seen = []
+    async with asyncio.timeout(60):
+        while True:
+            line = (await proc.stderr.readline()).decode()
+            seen.append(line)
+            if "Application startup complete" in line:
+                break
+            assert line, "server exited before it was ready:\n" + "".join(seen)
+    drain = asyncio.create_task(proc.stderr.read())
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        await proc.wait()
+        output = (await drain).decode()
+        # Webhook bodies carried a name, a phone and the secret: none may be logged.
+        for secret in (f.FIRST_NAME, f.PHONE_E164, "555-0123", TEST_SECRET):
+            assert secret not in output + "".join(seen)
+
+
+async def test_serve_receive_unroutable_then_add_location_and_replay(
+    server: str, cli_env: dict[str, str]
+) -> None:
+    async with httpx.AsyncClient(base_url=server) as client:
+        assert (await client.get("/healthz")).status_code == 200
+        assert (await client.get("/readyz")).json()["checks"] == {"database": "ok"}
+        response = await client.post(
+            "/webhooks/ghl", params={"token": TEST_SECRET}, json=f.workflow_body()
+        )
+    assert response.status_code == 422
+    assert response.json()["status"] == "unroutable"
+    event_id = response.json()["event_id"]
+
+    code, out = await asyncio.to_thread(invoke, "events", "list", "--status", "unroutable")
+    assert code == 0 and event_id[:8] in out
+
+    code, out = await asyncio.to_thread(
+        invoke, "location", "add", "--name", "Bright Test Dental",
+        "--ghl-location-id", f.GHL_LOCATION_ID, "--timezone", "America/New_York",
+    )  # fmt: skip
+    assert code == 0, out
+
+    code, out = await asyncio.to_thread(invoke, "events", "replay", "--all-unprocessed")
+    assert code == 0, out
+    assert f"{event_id}  accepted" in out
+
+    code, out = await asyncio.to_thread(invoke, "events", "list", "--status", "processed")
+    assert event_id[:8] in out
+    code, out = await asyncio.to_thread(invoke, "events", "replay", event_id)
+    assert code == 0 and "already_processed" in out
+    code, out = await asyncio.to_thread(invoke, "events", "replay")
+    assert code == 2

@@ -1,0 +1,60 @@
+"""Settings: environment names, and one clear line naming a bad variable."""
+
+from __future__ import annotations
+
+import pytest
+
+from dentalvoice.config import ConfigurationError, load_settings
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("DATABASE_URL", "mysql://x"),
+        ("GHL_WEBHOOK_ED25519_PUBLIC_KEY", "not a pem"),
+        (
+            "GHL_WEBHOOK_RSA_PUBLIC_KEY",
+            "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----",
+        ),
+        ("GHL_WEBHOOK_MAX_AGE_SECONDS", "0"),
+        ("PUBLIC_BASE_URL", "not a url"),
+        ("LOG_LEVEL", "LOUD"),
+    ],
+)
+def test_a_bad_value_names_its_variable(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigurationError) as info:
+        load_settings(_env_file=None)
+    message = str(info.value)
+    assert message.startswith(f"invalid {name}:")
+    assert "\n" not in message
+
+
+def test_keys_of_the_wrong_kind_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dentalvoice.config import GHL_ED25519_PUBLIC_KEY
+
+    monkeypatch.setenv("GHL_WEBHOOK_RSA_PUBLIC_KEY", GHL_ED25519_PUBLIC_KEY)
+    with pytest.raises(ConfigurationError, match="not an RSA public key"):
+        load_settings(_env_file=None)
+
+
+def test_environment_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+    monkeypatch.setenv("CONSENT_FIELD_KEYS", "Consent, tcpa_ok")
+    monkeypatch.setenv("GHL_WEBHOOK_SECRET", "s3cret")
+    settings = load_settings(_env_file=None)
+    assert settings.effective_database_url == "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+    assert settings.consent_field_keys == ("consent", "tcpa_ok")
+    assert settings.ghl_webhook_secret is not None
+    assert "s3cret" not in repr(settings)
+    assert not settings.is_sqlite
+
+
+def test_default_is_a_sqlite_file_in_the_data_dir(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setenv("DATA_DIR", "/tmp/dv-data")
+    settings = load_settings(_env_file=None)
+    assert settings.effective_database_url == "sqlite+aiosqlite:////tmp/dv-data/dentalvoice.db"
+    assert settings.is_sqlite
