@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from loguru import logger
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -258,10 +258,10 @@ class IntakeService:
                     lead_id=existing.lead_id,
                     extra={"event_status": str(existing.status)},
                 )
-            event = await session.get_one(WebhookEvent, event_id)
             return await self._process(
                 session=session,
-                event=event,
+                event_id=event_id,
+                shape=shape,
                 parsed=parsed,
                 parse_error=parse_error,
                 location=location,
@@ -273,18 +273,18 @@ class IntakeService:
         self,
         *,
         session: AsyncSession,
-        event: WebhookEvent,
+        event_id: uuid.UUID,
+        shape: PayloadShape,
         parsed: ParsedWebhook | None,
         parse_error: PayloadError | None,
         location: Location | None,
     ) -> IntakeResult:
         """Apply one stored event; the event row stays whatever happens to the lead."""
-        event.attempts += 1
         savepoint = await session.begin_nested()
         try:
             result = await self._apply(
                 session=session,
-                event=event,
+                event_id=event_id,
                 parsed=parsed,
                 parse_error=parse_error,
                 location=location,
@@ -297,25 +297,34 @@ class IntakeService:
             # `failed` and replayable, and answer as stored.
             await savepoint.rollback()
             logger.error(
-                "webhook processing failed event_id={} error={}", event.id, describe_exception(exc)
+                "webhook processing failed event_id={} error={}", event_id, describe_exception(exc)
             )
-            event.status = EventStatus.FAILED
-            event.errors = [{"field": "-", "reason": f"internal error ({type(exc).__name__})"}]
-            event.processed_at = utcnow()
-            return IntakeResult(status="stored", http_status=202, event_id=event.id)
-        event.status = _STATUS_OF[result.status]
-        event.errors = [e.as_dict() for e in result.errors] or None
-        event.lead_id = result.lead_id
-        event.processed_at = utcnow()
-        if location is not None and event.location_id is None:
-            event.location_id = location.id
-        result.event_id = event.id
+            result = IntakeResult(
+                status="stored",
+                http_status=202,
+                errors=[FieldError("-", f"internal error ({type(exc).__name__})")],
+            )
+        values: dict[str, Any] = {
+            "status": _STATUS_OF[result.status],
+            "errors": [e.as_dict() for e in result.errors] or None,
+            "lead_id": result.lead_id,
+            "processed_at": utcnow(),
+            "attempts": WebhookEvent.attempts + 1,
+        }
+        if location is not None:
+            values["location_id"] = location.id
+        await session.execute(
+            update(WebhookEvent).where(WebhookEvent.id == event_id).values(**values)
+        )
+        result.event_id = event_id
+        if result.status == "stored":
+            result.errors = []  # internal detail stays in the event row, not the response
         logger.info(
             "webhook {} event_id={} lead_id={} shape={}",
             result.status,
-            event.id,
+            event_id,
             result.lead_id,
-            event.shape,
+            shape,
         )
         return result
 
@@ -323,7 +332,7 @@ class IntakeService:
         self,
         *,
         session: AsyncSession,
-        event: WebhookEvent,
+        event_id: uuid.UUID,
         parsed: ParsedWebhook | None,
         parse_error: PayloadError | None,
         location: Location | None,
@@ -362,32 +371,34 @@ class IntakeService:
         except PayloadError as exc:
             return IntakeResult(status="rejected", http_status=422, errors=exc.errors)
 
-        lead, created, changed = await self._upsert_lead(
-            session=session, location=location, fields=fields, existing=existing
+        upserted = await self._upsert_lead(
+            session=session,
+            location=location,
+            fields=fields,
+            existing=existing,
+            event_id=event_id,
         )
-        lead.last_event_id = event.id
         session.add(
             LeadRevision(
-                lead_id=lead.id,
-                event_id=event.id,
-                changed_fields=sorted(changed),
-                snapshot=_snapshot(lead),
+                lead_id=upserted.lead_id,
+                event_id=event_id,
+                changed_fields=sorted(upserted.changed),
+                snapshot=upserted.snapshot,
             )
         )
-        await session.flush()
         result = IntakeResult(
-            status="accepted" if created else "updated",
+            status="accepted" if upserted.created else "updated",
             http_status=202,
-            lead_id=lead.id,
+            lead_id=upserted.lead_id,
             warnings=fields.warnings,
         )
         stored = LeadStored(
-            lead_id=lead.id,
-            event_id=event.id,
+            lead_id=upserted.lead_id,
+            event_id=event_id,
             location_id=location.id,
-            created=created,
-            changed_fields=frozenset(changed),
-            do_not_call=lead.dnd or lead.dnd_call,
+            created=upserted.created,
+            changed_fields=frozenset(upserted.changed),
+            do_not_call=bool(upserted.snapshot["dnd"] or upserted.snapshot["dnd_call"]),
         )
         for listener in self.listeners:
             reply = await listener(session=session, event=stored)
@@ -407,6 +418,15 @@ class IntakeService:
         )
         return (await session.execute(stmt)).scalar_one_or_none()
 
+    def _incoming(self, fields: LeadFields) -> dict[str, Any]:
+        """The lead columns this event gives a value for."""
+        values = {name: getattr(fields, name) for name in _LEAD_FIELDS}
+        if fields.phone is not None:
+            values["phone_e164"] = fields.phone.e164
+            values["phone_hash"] = self.cipher.blind_index(fields.phone.e164, purpose="phone")
+            values["phone_masked"] = fields.phone.masked
+        return {k: v for k, v in values.items() if v is not None}
+
     async def _upsert_lead(
         self,
         *,
@@ -414,49 +434,56 @@ class IntakeService:
         location: Location,
         fields: LeadFields,
         existing: Lead | None,
-    ) -> tuple[Lead, bool, set[str]]:
-        created = False
+        event_id: uuid.UUID,
+    ) -> _Upserted:
+        incoming = self._incoming(fields)
         if existing is None:
+            # One INSERT … ON CONFLICT DO NOTHING: a rival delivery for the same contact
+            # cannot abort this transaction, it only turns this create into an update.
             new_id = uuid.uuid4()
-            insert = sqlite_insert if self.db.is_sqlite else pg_insert
             now = utcnow()
+            row = {"dnd": False, "dnd_call": False, **incoming}
+            insert = sqlite_insert if self.db.is_sqlite else pg_insert
             stmt = (
                 insert(Lead)
                 .values(
                     id=new_id,
                     location_id=location.id,
                     ghl_contact_id=fields.ghl_contact_id,
-                    dnd=False,
-                    dnd_call=False,
                     created_at=now,
                     updated_at=now,
+                    last_event_id=event_id,
+                    **row,
                 )
                 .on_conflict_do_nothing(index_elements=["location_id", "ghl_contact_id"])
                 .returning(Lead.id)
             )
-            created = (await session.execute(stmt)).scalar_one_or_none() is not None
-            # Another delivery for the same contact may have created it a moment ago; either
-            # way the row now exists and is locked by this transaction from here on.
+            if (await session.execute(stmt)).scalar_one_or_none() is not None:
+                return _Upserted(
+                    lead_id=new_id,
+                    created=True,
+                    changed={_FIELD_OF.get(k, k) for k in incoming},
+                    snapshot=_snapshot(row),
+                )
             existing = await self._locked_lead(
                 session=session, location_id=location.id, contact_id=fields.ghl_contact_id
             )
-            if existing is None:  # pragma: no cover - the insert or its rival committed it
+            if existing is None:  # pragma: no cover - the rival's insert committed the row
                 raise NotFoundError("lead vanished during upsert")
         lead = existing
         changed: set[str] = set()
-        if fields.phone is not None:
-            phone_hash = self.cipher.blind_index(fields.phone.e164, purpose="phone")
-            if lead.phone_hash != phone_hash:
-                lead.phone_e164 = fields.phone.e164
-                lead.phone_hash = phone_hash
-                lead.phone_masked = fields.phone.masked
-                changed.add("phone")
-        for name in _LEAD_FIELDS:
-            value = getattr(fields, name)
-            if value is not None and getattr(lead, name) != value:
-                setattr(lead, name, value)
-                changed.add(name)
-        return lead, created, changed
+        for column, value in incoming.items():
+            if getattr(lead, column) != value:
+                setattr(lead, column, value)
+                changed.add(_FIELD_OF.get(column, column))
+        lead.last_event_id = event_id
+        await session.flush()
+        return _Upserted(
+            lead_id=lead.id,
+            created=False,
+            changed=changed,
+            snapshot=_snapshot({c: getattr(lead, c) for c in (*_LEAD_FIELDS, "phone_e164")}),
+        )
 
     # -- replay ---------------------------------------------------------------------------
 
@@ -485,7 +512,8 @@ class IntakeService:
                 location = await session.get(Location, event.location_id)
             return await self._process(
                 session=session,
-                event=event,
+                event_id=event.id,
+                shape=event.shape,
                 parsed=parsed,
                 parse_error=parse_error,
                 location=location,
@@ -507,6 +535,7 @@ class IntakeService:
 
 
 _STATUS_OF = {
+    "stored": EventStatus.FAILED,
     "accepted": EventStatus.PROCESSED,
     "updated": EventStatus.PROCESSED,
     "ignored": EventStatus.IGNORED,
@@ -515,9 +544,23 @@ _STATUS_OF = {
 }
 
 
-def _snapshot(lead: Lead) -> dict[str, Any]:
-    snap: dict[str, Any] = {name: getattr(lead, name) for name in _LEAD_FIELDS}
-    snap["phone_e164"] = lead.phone_e164
+# Columns reported under one field name in `changed_fields`.
+_FIELD_OF = {"phone_e164": "phone", "phone_hash": "phone", "phone_masked": "phone"}
+
+
+@dataclass(frozen=True, slots=True)
+class _Upserted:
+    lead_id: uuid.UUID
+    created: bool
+    changed: set[str]
+    snapshot: dict[str, Any]
+
+
+def _snapshot(values: dict[str, Any]) -> dict[str, Any]:
+    """The lead as stored after an event (PHI: kept only in an encrypted column)."""
+    snap = {name: values.get(name) for name in (*_LEAD_FIELDS, "phone_e164")}
+    snap["dnd"] = bool(snap["dnd"])
+    snap["dnd_call"] = bool(snap["dnd_call"])
     return snap
 
 
