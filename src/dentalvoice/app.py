@@ -19,7 +19,7 @@ from dentalvoice.leads.events import LeadListener
 from dentalvoice.leads.router import router as leads_router
 from dentalvoice.leads.service import IntakeConfig, IntakeService
 from dentalvoice.leads.verification import SignatureKeys
-from dentalvoice.logging import describe_exception
+from dentalvoice.logging import configure_logging, describe_exception
 
 READY_TIMEOUT_S = 2.0
 
@@ -56,6 +56,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Here, not in the CLI: each uvicorn worker process builds its own app.
+        configure_logging(level=settings.log_level, json=settings.log_json)
         db, cipher_setup = open_database(settings)
         if cipher_setup.generated_key_file is not None:
             logger.warning(

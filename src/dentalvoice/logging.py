@@ -30,8 +30,11 @@ def configure_logging(*, level: str = "INFO", json: bool = False) -> None:
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers = [_InterceptHandler()]
         logging.getLogger(name).propagate = False
-    # Access lines would include `?token=` secrets.
+    # Access lines would include `?token=` secrets; client request lines can carry phone
+    # numbers in query strings (GHL's duplicate search).
     logging.getLogger("uvicorn.access").disabled = True
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def describe_exception(exc: BaseException) -> str:

@@ -66,7 +66,6 @@ def test_consent_evidence_and_names_from_full_name() -> None:
         ),
         default_country="US",
         consent_keys=("consent", "consent_at", "consent_form"),
-        require_phone=True,
     )
     assert fields.consent_evidence == {"consent": "Yes", "consent_at": "2026-11-24"}
     assert (fields.first_name, fields.last_name) == ("Testina", "Q Fakeperson")
@@ -77,7 +76,6 @@ def test_phone_optional_for_updates() -> None:
         ContactPayload(contact_id="c1", dnd_call=True),
         default_country="US",
         consent_keys=(),
-        require_phone=False,
     )
     assert fields.phone is None and fields.dnd_call is True
 
@@ -87,7 +85,6 @@ def test_canadian_lead_uses_its_country() -> None:
         ContactPayload(contact_id="c", phone="416 555 0199", country="Canada", state="Ontario"),
         default_country="US",
         consent_keys=(),
-        require_phone=True,
     )
     assert fields.phone is not None and fields.phone.e164 == "+14165550199"
     assert (fields.country, fields.state) == ("CA", "ON")

@@ -62,6 +62,7 @@ class LeadFields:
     """What a webhook says about a lead. None means "not given": an update keeps the old value."""
 
     ghl_contact_id: str
+    phone_field: str = "phone"
     first_name: str | None = None
     last_name: str | None = None
     email: str | None = None
@@ -125,19 +126,18 @@ def normalize_contact(
     *,
     default_country: str,
     consent_keys: Iterable[str],
-    require_phone: bool,
 ) -> LeadFields:
-    """Turn a contact as sent into lead fields, raising `PayloadError` for an unusable phone."""
+    """Turn a contact as sent into lead fields, raising `PayloadError` for an unusable phone.
+
+    A missing phone is not an error here: an update may leave it out. Creating a lead without
+    one is refused where the lead's existence is known (the intake service).
+    """
     warnings: list[FieldError] = []
     country = country_code(contact.country) or None
     phone: NormalizedPhone | None = None
     if contact.phone is not None:
         phone = normalize_phone(
             contact.phone, region=country or default_country, field_name=contact.phone_field
-        )
-    elif require_phone:
-        raise PayloadError(
-            [FieldError(field=contact.phone_field, reason="a phone number is required to call")]
         )
     first, last = _names(contact)
     address = {
@@ -154,6 +154,7 @@ def normalize_contact(
         warnings.append(FieldError(field="state", reason="not a US state or Canadian province"))
     return LeadFields(
         ghl_contact_id=contact.contact_id,
+        phone_field=contact.phone_field,
         first_name=first,
         last_name=last,
         email=_email(contact.email, warnings),

@@ -1,7 +1,10 @@
 """Intake: authenticate a GHL webhook, store it raw, then turn it into a lead — or say why not.
 
-Persist, then answer: an authenticated request is committed as a `webhook_event` row before any
-response, and processing runs inside a savepoint so a processing error never loses the event.
+Persist, then answer: every authenticated request is committed as a `webhook_event` row before
+any response. The event and the lead it produces are written in one transaction; if writing the
+lead fails, the event alone is committed in a second transaction as `failed`, to be replayed.
+Everything that needs no database (parsing, validation, normalisation) happens before the
+transaction, which keeps it short: on PostgreSQL a new lead takes four statements.
 """
 
 from __future__ import annotations
@@ -10,10 +13,10 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from loguru import logger
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -47,8 +50,7 @@ from dentalvoice.leads.verification import (
     secret_matches,
     verify_signature,
 )
-from dentalvoice.locations import service as location_service
-from dentalvoice.locations.models import Location
+from dentalvoice.locations.directory import LocationDirectory, LocationInfo
 from dentalvoice.logging import describe_exception
 
 
@@ -91,6 +93,35 @@ _LEAD_FIELDS = (
 )  # fmt: skip
 
 
+class _Statements:
+    """The hot path's statements, built once per dialect and run on the Core connection."""
+
+    def __init__(self, *, is_sqlite: bool) -> None:
+        insert = sqlite_insert if is_sqlite else pg_insert
+        event = cast(Table, WebhookEvent.__table__)
+        lead = cast(Table, Lead.__table__)
+        self.insert_event = insert(event).on_conflict_do_nothing(
+            index_elements=[event.c.dedupe_key]
+        )
+        self.insert_event_returning = self.insert_event.returning(event.c.id)
+        self.insert_lead = (
+            insert(lead)
+            .on_conflict_do_nothing(index_elements=[lead.c.location_id, lead.c.ghl_contact_id])
+            .returning(lead.c.id)
+        )
+        self.insert_revision = insert(cast(Table, LeadRevision.__table__))
+        self.link_event = (
+            update(event)
+            .where(event.c.id == bindparam("b_event_id"))
+            .values(lead_id=bindparam("b_lead_id"), location_id=bindparam("b_location_id"))
+        )
+        self.reject_event = (
+            update(event)
+            .where(event.c.id == bindparam("b_event_id"))
+            .values(status=bindparam("b_status"), errors=bindparam("b_errors"))
+        )
+
+
 class IntakeService:
     """Receives webhooks and replays stored ones; one instance per process."""
 
@@ -106,6 +137,8 @@ class IntakeService:
         self.cipher = cipher
         self.config = config
         self.listeners = list(listeners)
+        self.locations = LocationDirectory(db)
+        self._sql = _Statements(is_sqlite=db.is_sqlite)
 
     # -- receiving ------------------------------------------------------------------------
 
@@ -137,40 +170,41 @@ class IntakeService:
             except PayloadError as exc:
                 parse_error = exc
         if parsed is not None and parsed.timestamp is not None:
-            ts = (
-                parsed.timestamp
-                if parsed.timestamp.tzinfo
-                else parsed.timestamp.replace(tzinfo=now.tzinfo)
-            )
+            ts = parsed.timestamp
+            if ts.tzinfo is None:
+                ts = ts.replace(tzinfo=now.tzinfo)
             if abs(now - ts) > self.config.max_age:
                 raise AuthenticationFailed("stale_timestamp")
 
-        webhook_id = parsed.webhook_id if parsed else None
-        if webhook_id:
-            dedupe_key = self.cipher.blind_index(webhook_id, purpose="ghl-webhook-id")
+        if parsed is not None and parsed.webhook_id:
+            dedupe_key = self.cipher.blind_index(parsed.webhook_id, purpose="ghl-webhook-id")
         else:
             dedupe_key = self.cipher.blind_index(request.body, purpose="ghl-webhook-body")
 
-        shape = (
-            parsed.shape if parsed else (parse_error.shape if parse_error else PayloadShape.UNKNOWN)
-        )
         try:
-            return await self._store_and_process(
-                dedupe_key=dedupe_key,
-                request=request,
-                shape=shape,
+            if location is None and parsed is not None and parsed.ghl_location_id is not None:
+                location = await self.locations.by_ghl_id(parsed.ghl_location_id)
+            plan = _plan(
                 parsed=parsed,
                 parse_error=parse_error,
-                verification=verification,
                 location=location,
-                ghl_location_id=(parsed.ghl_location_id if parsed else peek_location_id(document)),
+                consent_keys=self.config.consent_keys,
             )
+            event = _NewEvent(
+                dedupe_key=dedupe_key,
+                shape=plan.shape,
+                event_type=parsed.event_type if parsed else None,
+                verification=verification,
+                ghl_location_id=(parsed.ghl_location_id if parsed else peek_location_id(document)),
+                raw_body=request.body,
+            )
+            return await self._store(event=event, plan=plan)
         except (OperationalError, DBAPIError, OSError) as exc:
             raise StorageUnavailable("database unavailable while storing") from exc
 
     async def _authenticate(
         self, request: WebhookRequest, document: object
-    ) -> tuple[Verification, Location | None]:
+    ) -> tuple[Verification, LocationInfo | None]:
         verification = verify_signature(
             keys=self.config.signature_keys,
             body=request.body,
@@ -178,12 +212,7 @@ class IntakeService:
             wh_signature=request.wh_signature,
         )
         ghl_location_id = peek_location_id(document)
-        location: Location | None = None
-        if ghl_location_id is not None:
-            async with self.db.reader() as session:
-                location = await location_service.get_by_ghl_id(
-                    session=session, ghl_location_id=ghl_location_id
-                )
+        location = await self.locations.by_ghl_id(ghl_location_id) if ghl_location_id else None
         if verification is not None:
             return verification, location
         if request.secret is None:
@@ -195,196 +224,130 @@ class IntakeService:
         if ghl_location_id is None:
             # A body that names no location (the seed's shape may not) is routed by whose
             # secret it carries.
-            async with self.db.reader() as session:
-                for candidate in await location_service.list_locations(session=session):
-                    if candidate.webhook_secret and secret_matches(
-                        request.secret, [candidate.webhook_secret]
-                    ):
-                        return Verification.SECRET, candidate
+            for candidate in await self.locations.all():
+                if candidate.webhook_secret and secret_matches(
+                    request.secret, [candidate.webhook_secret]
+                ):
+                    return Verification.SECRET, candidate
         if self.config.global_secret and secret_matches(
             request.secret, [self.config.global_secret]
         ):
             return Verification.SECRET, location
         raise AuthenticationFailed("bad_secret")
 
-    async def _store_and_process(
-        self,
-        *,
-        dedupe_key: str,
-        request: WebhookRequest,
-        shape: PayloadShape,
-        parsed: ParsedWebhook | None,
-        parse_error: PayloadError | None,
-        verification: Verification,
-        location: Location | None,
-        ghl_location_id: str | None,
-    ) -> IntakeResult:
+    async def _store(self, *, event: _NewEvent, plan: _Plan) -> IntakeResult:
         event_id = uuid.uuid4()
-        async with self.db.transaction() as session:
-            values: dict[str, Any] = {
-                "id": event_id,
-                "received_at": utcnow(),
-                "dedupe_key": dedupe_key,
-                "shape": shape,
-                "event_type": parsed.event_type if parsed else None,
-                "verification": verification,
-                "ghl_location_id": ghl_location_id,
-                "location_id": location.id if location else None,
-                "raw_body": request.body,
-                "status": EventStatus.RECEIVED,
-                "attempts": 0,
-            }
-            insert = sqlite_insert if self.db.is_sqlite else pg_insert
-            stmt = (
-                insert(WebhookEvent)
-                .values(**values)
-                .on_conflict_do_nothing(index_elements=["dedupe_key"])
-                .returning(WebhookEvent.id)
-            )
-            inserted = (await session.execute(stmt)).scalar_one_or_none()
-            if inserted is None:
-                existing = (
-                    await session.execute(
-                        select(WebhookEvent.id, WebhookEvent.lead_id, WebhookEvent.status).where(
-                            WebhookEvent.dedupe_key == dedupe_key
-                        )
-                    )
-                ).one()
-                logger.info("webhook duplicate event_id={}", existing.id)
-                return IntakeResult(
-                    status="duplicate",
-                    http_status=200,
-                    event_id=existing.id,
-                    lead_id=existing.lead_id,
-                    extra={"event_status": str(existing.status)},
-                )
-            return await self._process(
-                session=session,
-                event_id=event_id,
-                shape=shape,
-                parsed=parsed,
-                parse_error=parse_error,
-                location=location,
-            )
-
-    # -- processing -----------------------------------------------------------------------
-
-    async def _process(
-        self,
-        *,
-        session: AsyncSession,
-        event_id: uuid.UUID,
-        shape: PayloadShape,
-        parsed: ParsedWebhook | None,
-        parse_error: PayloadError | None,
-        location: Location | None,
-    ) -> IntakeResult:
-        """Apply one stored event; the event row stays whatever happens to the lead."""
-        savepoint = await session.begin_nested()
+        values: dict[str, Any] = {
+            "id": event_id,
+            "received_at": utcnow(),
+            "dedupe_key": event.dedupe_key,
+            "shape": event.shape,
+            "event_type": event.event_type,
+            "verification": event.verification,
+            "ghl_location_id": event.ghl_location_id,
+            "location_id": plan.location.id if plan.location else None,
+            "raw_body": event.raw_body,
+            "attempts": 1,
+            "processed_at": utcnow(),
+        }
         try:
-            result = await self._apply(
-                session=session,
-                event_id=event_id,
-                parsed=parsed,
-                parse_error=parse_error,
-                location=location,
-            )
-            await savepoint.commit()
-        except (OperationalError, DBAPIError):
+            async with self.db.transaction() as session:
+                # Known outcomes are written with the event; a lead's id is added after it.
+                final = plan.outcome if plan.fields is None else "accepted"
+                conn = await session.connection()
+                inserted = await conn.execute(
+                    self._sql.insert_event_returning,
+                    {
+                        **values,
+                        "status": _STATUS_OF[final],
+                        "errors": [e.as_dict() for e in plan.errors] or None,
+                    },
+                )
+                if inserted.scalar_one_or_none() is None:
+                    return await self._duplicate(session=session, dedupe_key=event.dedupe_key)
+                result = await self._write_lead(session=session, event_id=event_id, plan=plan)
+        except (OperationalError, DBAPIError, OSError):
             raise
         except Exception as exc:
-            # A bug must not lose the event: roll back the lead changes, keep the event as
-            # `failed` and replayable, and answer as stored.
-            await savepoint.rollback()
+            # A bug or a listener's failure must not lose the event: keep it, `failed`.
             logger.error(
                 "webhook processing failed event_id={} error={}", event_id, describe_exception(exc)
             )
-            result = IntakeResult(
-                status="stored",
-                http_status=202,
-                errors=[FieldError("-", f"internal error ({type(exc).__name__})")],
-            )
-        values: dict[str, Any] = {
-            "status": _STATUS_OF[result.status],
-            "errors": [e.as_dict() for e in result.errors] or None,
-            "lead_id": result.lead_id,
-            "processed_at": utcnow(),
-            "attempts": WebhookEvent.attempts + 1,
-        }
-        if location is not None:
-            values["location_id"] = location.id
-        await session.execute(
-            update(WebhookEvent).where(WebhookEvent.id == event_id).values(**values)
-        )
+            async with self.db.transaction() as session:
+                conn = await session.connection()
+                await conn.execute(
+                    self._sql.insert_event,
+                    {**values, "status": EventStatus.FAILED, "errors": _internal_error(exc)},
+                )
+            result = IntakeResult(status="stored", http_status=202)
         result.event_id = event_id
-        if result.status == "stored":
-            result.errors = []  # internal detail stays in the event row, not the response
+        self._log(result, event.shape)
+        return result
+
+    async def _duplicate(self, *, session: AsyncSession, dedupe_key: str) -> IntakeResult:
+        existing = (
+            await session.execute(
+                select(WebhookEvent.id, WebhookEvent.lead_id, WebhookEvent.status).where(
+                    WebhookEvent.dedupe_key == dedupe_key
+                )
+            )
+        ).one()
+        logger.info("webhook duplicate event_id={}", existing.id)
+        return IntakeResult(
+            status="duplicate",
+            http_status=200,
+            event_id=existing.id,
+            lead_id=existing.lead_id,
+            extra={"event_status": str(existing.status)},
+        )
+
+    @staticmethod
+    def _log(result: IntakeResult, shape: PayloadShape) -> None:
         logger.info(
             "webhook {} event_id={} lead_id={} shape={}",
             result.status,
-            event_id,
+            result.event_id,
             result.lead_id,
             shape,
         )
-        return result
 
-    async def _apply(
-        self,
-        *,
-        session: AsyncSession,
-        event_id: uuid.UUID,
-        parsed: ParsedWebhook | None,
-        parse_error: PayloadError | None,
-        location: Location | None,
+    # -- writing the lead -----------------------------------------------------------------
+
+    async def _write_lead(
+        self, *, session: AsyncSession, event_id: uuid.UUID, plan: _Plan
     ) -> IntakeResult:
-        if parse_error is not None or parsed is None:
-            errors = parse_error.errors if parse_error else [FieldError("body", "unreadable")]
-            return IntakeResult(status="rejected", http_status=422, errors=errors)
-        if parsed.contact is None:
-            return IntakeResult(status="ignored", http_status=200)
-        if location is None and parsed.ghl_location_id is not None:
-            location = await location_service.get_by_ghl_id(
-                session=session, ghl_location_id=parsed.ghl_location_id
-            )
-        if location is None:
-            where = "locationId" if parsed.shape is not PayloadShape.WORKFLOW else "location.id"
-            reason = (
-                "no clinic has this GHL location id; add it, then replay the event"
-                if parsed.ghl_location_id
-                else "the body names no location and the secret is not a clinic's"
-            )
+        """Upsert the planned lead, record its revision, tell listeners, link the event."""
+        if plan.fields is None or plan.location is None:
             return IntakeResult(
-                status="unroutable", http_status=422, errors=[FieldError(where, reason)]
+                status=plan.outcome, http_status=plan.http_status, errors=plan.errors
             )
-
-        existing = await self._locked_lead(
-            session=session, location_id=location.id, contact_id=parsed.contact.contact_id
-        )
-        options = location_service.options_of(location)
-        try:
-            fields = normalize_contact(
-                parsed.contact,
-                default_country=location.country,
-                consent_keys=options.consent_field_keys or self.config.consent_keys,
-                require_phone=existing is None,
-            )
-        except PayloadError as exc:
-            return IntakeResult(status="rejected", http_status=422, errors=exc.errors)
-
+        location, fields = plan.location, plan.fields
         upserted = await self._upsert_lead(
-            session=session,
-            location=location,
-            fields=fields,
-            existing=existing,
-            event_id=event_id,
+            session=session, location=location, fields=fields, event_id=event_id
         )
-        session.add(
-            LeadRevision(
-                lead_id=upserted.lead_id,
-                event_id=event_id,
-                changed_fields=sorted(upserted.changed),
-                snapshot=upserted.snapshot,
+        if upserted is None:
+            error = FieldError(fields.phone_field, "a phone number is required to call")
+            conn = await session.connection()
+            await conn.execute(
+                self._sql.reject_event,
+                {
+                    "b_event_id": event_id,
+                    "b_status": EventStatus.REJECTED,
+                    "b_errors": [error.as_dict()],
+                },
             )
+            return IntakeResult(status="rejected", http_status=422, errors=[error])
+        conn = await session.connection()
+        await conn.execute(
+            self._sql.insert_revision,
+            {
+                "id": uuid.uuid4(),
+                "lead_id": upserted.lead_id,
+                "event_id": event_id,
+                "created_at": utcnow(),
+                "changed_fields": sorted(upserted.changed),
+                "snapshot": upserted.snapshot,
+            },
         )
         result = IntakeResult(
             status="accepted" if upserted.created else "updated",
@@ -404,7 +367,20 @@ class IntakeService:
             reply = await listener(session=session, event=stored)
             if reply is not None:
                 result.extra[reply.key] = reply.value
+        await conn.execute(
+            self._sql.link_event,
+            {"b_event_id": event_id, "b_lead_id": upserted.lead_id, "b_location_id": location.id},
+        )
         return result
+
+    def _incoming(self, fields: LeadFields) -> dict[str, Any]:
+        """The lead columns this event gives a value for."""
+        values = {name: getattr(fields, name) for name in _LEAD_FIELDS}
+        if fields.phone is not None:
+            values["phone_e164"] = fields.phone.e164
+            values["phone_hash"] = self.cipher.blind_index(fields.phone.e164, purpose="phone")
+            values["phone_masked"] = fields.phone.masked
+        return {k: v for k, v in values.items() if v is not None}
 
     async def _locked_lead(
         self, *, session: AsyncSession, location_id: uuid.UUID, contact_id: str
@@ -418,59 +394,47 @@ class IntakeService:
         )
         return (await session.execute(stmt)).scalar_one_or_none()
 
-    def _incoming(self, fields: LeadFields) -> dict[str, Any]:
-        """The lead columns this event gives a value for."""
-        values = {name: getattr(fields, name) for name in _LEAD_FIELDS}
-        if fields.phone is not None:
-            values["phone_e164"] = fields.phone.e164
-            values["phone_hash"] = self.cipher.blind_index(fields.phone.e164, purpose="phone")
-            values["phone_masked"] = fields.phone.masked
-        return {k: v for k, v in values.items() if v is not None}
-
     async def _upsert_lead(
         self,
         *,
         session: AsyncSession,
-        location: Location,
+        location: LocationInfo,
         fields: LeadFields,
-        existing: Lead | None,
         event_id: uuid.UUID,
-    ) -> _Upserted:
+    ) -> _Upserted | None:
+        """Create or update the lead; None when it is new and the event has no phone."""
         incoming = self._incoming(fields)
-        if existing is None:
+        if fields.phone is not None:
             # One INSERT … ON CONFLICT DO NOTHING: a rival delivery for the same contact
             # cannot abort this transaction, it only turns this create into an update.
             new_id = uuid.uuid4()
             now = utcnow()
             row = {"dnd": False, "dnd_call": False, **incoming}
-            insert = sqlite_insert if self.db.is_sqlite else pg_insert
-            stmt = (
-                insert(Lead)
-                .values(
-                    id=new_id,
-                    location_id=location.id,
-                    ghl_contact_id=fields.ghl_contact_id,
-                    created_at=now,
-                    updated_at=now,
-                    last_event_id=event_id,
+            conn = await session.connection()
+            inserted = await conn.execute(
+                self._sql.insert_lead,
+                {
+                    "id": new_id,
+                    "location_id": location.id,
+                    "ghl_contact_id": fields.ghl_contact_id,
+                    "created_at": now,
+                    "updated_at": now,
+                    "last_event_id": event_id,
                     **row,
-                )
-                .on_conflict_do_nothing(index_elements=["location_id", "ghl_contact_id"])
-                .returning(Lead.id)
+                },
             )
-            if (await session.execute(stmt)).scalar_one_or_none() is not None:
+            if inserted.scalar_one_or_none() is not None:
                 return _Upserted(
                     lead_id=new_id,
                     created=True,
                     changed={_FIELD_OF.get(k, k) for k in incoming},
                     snapshot=_snapshot(row),
                 )
-            existing = await self._locked_lead(
-                session=session, location_id=location.id, contact_id=fields.ghl_contact_id
-            )
-            if existing is None:  # pragma: no cover - the rival's insert committed the row
-                raise NotFoundError("lead vanished during upsert")
-        lead = existing
+        lead = await self._locked_lead(
+            session=session, location_id=location.id, contact_id=fields.ghl_contact_id
+        )
+        if lead is None:
+            return None
         changed: set[str] = set()
         for column, value in incoming.items():
             if getattr(lead, column) != value:
@@ -489,35 +453,78 @@ class IntakeService:
 
     async def replay(self, event_id: uuid.UUID, *, force: bool = False) -> IntakeResult:
         """Process a stored event again (after adding its location, or fixing a bug)."""
-        async with self.db.transaction() as session:
-            stmt = select(WebhookEvent).where(WebhookEvent.id == event_id).with_for_update()
-            event = (await session.execute(stmt)).scalar_one_or_none()
+        async with self.db.reader() as session:
+            event = await session.get(WebhookEvent, event_id)
             if event is None:
                 raise NotFoundError(f"no webhook event {event_id}")
-            if event.status is EventStatus.PROCESSED and not force:
-                return IntakeResult(
-                    status="already_processed",
-                    http_status=200,
-                    event_id=event.id,
-                    lead_id=event.lead_id,
+            raw_body, shape, location_id = event.raw_body, event.shape, event.location_id
+        parsed: ParsedWebhook | None = None
+        parse_error: PayloadError | None = None
+        try:
+            parsed = parse_webhook(load_json(raw_body))
+        except PayloadError as exc:
+            parse_error = exc
+        location: LocationInfo | None = None
+        if parsed is not None and parsed.ghl_location_id is not None:
+            location = await self.locations.by_ghl_id(parsed.ghl_location_id)
+        elif location_id is not None:
+            location = await self.locations.by_id(location_id)
+        plan = _plan(
+            parsed=parsed,
+            parse_error=parse_error,
+            location=location,
+            consent_keys=self.config.consent_keys,
+        )
+        final = plan.outcome if plan.fields is None else "accepted"
+        try:
+            async with self.db.transaction() as session:
+                locked = (
+                    await session.execute(
+                        select(WebhookEvent.status, WebhookEvent.lead_id)
+                        .where(WebhookEvent.id == event_id)
+                        .with_for_update()
+                    )
+                ).one()
+                if locked.status is EventStatus.PROCESSED and not force:
+                    return IntakeResult(
+                        status="already_processed",
+                        http_status=200,
+                        event_id=event_id,
+                        lead_id=locked.lead_id,
+                    )
+                await session.execute(
+                    update(WebhookEvent)
+                    .where(WebhookEvent.id == event_id)
+                    .values(
+                        status=_STATUS_OF[final],
+                        errors=[e.as_dict() for e in plan.errors] or None,
+                        attempts=WebhookEvent.attempts + 1,
+                        processed_at=utcnow(),
+                        location_id=location.id if location else location_id,
+                    )
                 )
-            parsed: ParsedWebhook | None = None
-            parse_error: PayloadError | None = None
-            try:
-                parsed = parse_webhook(load_json(event.raw_body))
-            except PayloadError as exc:
-                parse_error = exc
-            location = None
-            if event.location_id is not None:
-                location = await session.get(Location, event.location_id)
-            return await self._process(
-                session=session,
-                event_id=event.id,
-                shape=event.shape,
-                parsed=parsed,
-                parse_error=parse_error,
-                location=location,
+                result = await self._write_lead(session=session, event_id=event_id, plan=plan)
+        except (OperationalError, DBAPIError, OSError):
+            raise
+        except Exception as exc:
+            logger.error(
+                "webhook replay failed event_id={} error={}", event_id, describe_exception(exc)
             )
+            async with self.db.transaction() as session:
+                await session.execute(
+                    update(WebhookEvent)
+                    .where(WebhookEvent.id == event_id)
+                    .values(
+                        status=EventStatus.FAILED,
+                        errors=_internal_error(exc),
+                        attempts=WebhookEvent.attempts + 1,
+                        processed_at=utcnow(),
+                    )
+                )
+            result = IntakeResult(status="stored", http_status=202)
+        result.event_id = event_id
+        self._log(result, shape)
+        return result
 
     async def replayable_event_ids(self) -> list[uuid.UUID]:
         """Events that did not produce a lead and may now: received, unroutable and failed."""
@@ -534,8 +541,67 @@ class IntakeService:
             return list(rows.scalars())
 
 
+@dataclass(frozen=True, slots=True)
+class _NewEvent:
+    """A delivery about to be stored."""
+
+    dedupe_key: str
+    shape: PayloadShape
+    event_type: str | None
+    verification: Verification
+    ghl_location_id: str | None
+    raw_body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """What an event will do, decided before the database is touched."""
+
+    shape: PayloadShape
+    outcome: str  # "lead" when `fields` are to be written, else the event's final status
+    http_status: int
+    location: LocationInfo | None
+    fields: LeadFields | None = None
+    errors: list[FieldError] = field(default_factory=list)
+
+
+def _plan(
+    *,
+    parsed: ParsedWebhook | None,
+    parse_error: PayloadError | None,
+    location: LocationInfo | None,
+    consent_keys: tuple[str, ...],
+) -> _Plan:
+    if parse_error is not None or parsed is None:
+        errors = parse_error.errors if parse_error else [FieldError("body", "unreadable")]
+        shape = parse_error.shape if parse_error else PayloadShape.UNKNOWN
+        return _Plan(shape, "rejected", 422, location, errors=errors)
+    if parsed.contact is None:
+        return _Plan(parsed.shape, "ignored", 200, location)
+    if location is None:
+        where = "location.id" if parsed.shape is PayloadShape.WORKFLOW else "locationId"
+        reason = (
+            "no clinic has this GHL location id; add it, then replay the event"
+            if parsed.ghl_location_id
+            else "the body names no location and the secret is not a clinic's"
+        )
+        return _Plan(parsed.shape, "unroutable", 422, None, errors=[FieldError(where, reason)])
+    try:
+        fields = normalize_contact(
+            parsed.contact,
+            default_country=location.country,
+            consent_keys=location.consent_field_keys or consent_keys,
+        )
+    except PayloadError as exc:
+        return _Plan(parsed.shape, "rejected", 422, location, errors=exc.errors)
+    return _Plan(parsed.shape, "lead", 202, location, fields=fields)
+
+
+def _internal_error(exc: BaseException) -> list[dict[str, str]]:
+    return [{"field": "-", "reason": f"internal error ({type(exc).__name__})"}]
+
+
 _STATUS_OF = {
-    "stored": EventStatus.FAILED,
     "accepted": EventStatus.PROCESSED,
     "updated": EventStatus.PROCESSED,
     "ignored": EventStatus.IGNORED,
