@@ -242,7 +242,7 @@ def events_list(
 def events_replay(
     event_id: Annotated[str | None, typer.Argument(help="Event id to process again.")] = None,
     all_unprocessed: Annotated[
-        bool, typer.Option("--all-unprocessed", help="Every received, unroutable or failed event.")
+        bool, typer.Option("--all-unprocessed", help="Every unroutable or failed event.")
     ] = False,
     force: Annotated[bool, typer.Option(help="Replay an already processed event too.")] = False,
 ) -> None:

@@ -32,7 +32,6 @@ class PayloadShape(enum.StrEnum):
 class EventStatus(enum.StrEnum):
     """Where a stored webhook is in processing."""
 
-    RECEIVED = "received"  # stored, not processed yet (or processing crashed before recording)
     PROCESSED = "processed"
     IGNORED = "ignored"  # authenticated, but an event type intake does not act on
     REJECTED = "rejected"  # invalid payload or unusable phone (422)
@@ -63,7 +62,8 @@ class WebhookEvent(IdMixin, Base):
     ghl_location_id: Mapped[str | None] = mapped_column(String(64))
     location_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("location.id"))
     raw_body: Mapped[bytes] = mapped_column(EncryptedBytes("webhook_event.raw_body"))
-    status: Mapped[EventStatus] = mapped_column(str_enum(EventStatus), default=EventStatus.RECEIVED)
+    # Written with the event: intake decides the outcome before it stores anything.
+    status: Mapped[EventStatus] = mapped_column(str_enum(EventStatus))
     # Field-level errors: field paths and reasons only, never the offending values.
     errors: Mapped[list[dict[str, str]] | None] = mapped_column(JSON)
     lead_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("lead.id"))

@@ -527,13 +527,13 @@ class IntakeService:
         return result
 
     async def replayable_event_ids(self) -> list[uuid.UUID]:
-        """Events that did not produce a lead and may now: received, unroutable and failed."""
+        """Events that did not produce a lead and may now: unroutable and failed ones."""
         async with self.db.reader() as session:
             rows = await session.execute(
                 select(WebhookEvent.id)
                 .where(
                     WebhookEvent.status.in_(
-                        [EventStatus.RECEIVED, EventStatus.UNROUTABLE, EventStatus.FAILED]
+                        [EventStatus.UNROUTABLE, EventStatus.FAILED]
                     )
                 )
                 .order_by(WebhookEvent.received_at)

@@ -104,7 +104,6 @@ def upgrade() -> None:
         sa.Column(
             "status",
             sa.Enum(
-                "received",
                 "processed",
                 "ignored",
                 "rejected",
