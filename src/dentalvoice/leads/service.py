@@ -531,11 +531,7 @@ class IntakeService:
         async with self.db.reader() as session:
             rows = await session.execute(
                 select(WebhookEvent.id)
-                .where(
-                    WebhookEvent.status.in_(
-                        [EventStatus.UNROUTABLE, EventStatus.FAILED]
-                    )
-                )
+                .where(WebhookEvent.status.in_([EventStatus.UNROUTABLE, EventStatus.FAILED]))
                 .order_by(WebhookEvent.received_at)
             )
             return list(rows.scalars())
