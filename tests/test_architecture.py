@@ -60,3 +60,19 @@ def test_every_module_has_a_docstring() -> None:
         if "versions" not in path.parts and ast.get_docstring(tree) is None
     ]
     assert missing == []
+
+
+def test_conversation_knows_nothing_of_audio_http_or_databases() -> None:
+    forbidden = {"sqlalchemy", "fastapi", "starlette", "httpx", "pipecat", "twilio", "redis"}
+    forbidden_own = ("dentalvoice.db", "dentalvoice.leads", "dentalvoice.locations",
+                     "dentalvoice.app", "dentalvoice.cli", "dentalvoice.voice",
+                     "dentalvoice.telephony", "dentalvoice.crm")  # fmt: skip
+    offenders = []
+    for path, tree in _modules():
+        rel = path.relative_to(SRC)
+        if rel.parts[0] != "conversation":
+            continue
+        for name in _imports(tree):
+            if name.split(".")[0] in forbidden or name.startswith(forbidden_own):
+                offenders.append(f"{rel}: {name}")
+    assert offenders == []

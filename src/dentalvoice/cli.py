@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
-from typing import Annotated, TypeVar
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from pydantic import ValidationError
@@ -19,6 +20,12 @@ from dentalvoice.db.migrate import autogenerate, upgrade
 from dentalvoice.errors import ConflictError, NotFoundError
 from dentalvoice.leads.models import EventStatus
 from dentalvoice.logging import configure_logging
+
+if TYPE_CHECKING:
+    import openai
+
+    from dentalvoice.conversation.agent import CallContext, TurnEvent
+    from dentalvoice.conversation.evaluation import EvalReport
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 db_app = typer.Typer(no_args_is_help=True, help="Database migrations.")
@@ -279,6 +286,159 @@ def events_replay(
         return 1 if failures else 0
 
     raise typer.Exit(_run(settings, work))
+
+
+def _llm_client(settings: Settings) -> openai.AsyncOpenAI:
+    import openai
+
+    if settings.openai_api_key is None:
+        err.print("[red]invalid OPENAI_API_KEY: required with --agent openai[/red]")
+        raise typer.Exit(2)
+    return openai.AsyncOpenAI(
+        api_key=settings.openai_api_key.get_secret_value(),
+        base_url=str(settings.openai_base_url) if settings.openai_base_url else None,
+        max_retries=0,
+    )
+
+
+async def _chat_context(settings: Settings, location: str | None, first_name: str) -> CallContext:
+    from datetime import UTC, datetime
+
+    from dentalvoice.conversation.agent import CallContext
+    from dentalvoice.locations import service
+
+    if location is None:
+        return CallContext(
+            clinic_name="Bright Smile Dental",
+            timezone="America/New_York",
+            now=datetime.now(UTC),
+            lead_first_name=first_name,
+        )
+    db = _open(settings)
+    try:
+        await upgrade(db)
+        async with db.reader() as session:
+            found = await service.get_by_ghl_id(session=session, ghl_location_id=location)
+    finally:
+        await db.dispose()
+    if found is None:
+        err.print(f"[red]--location: no clinic with GHL location id {location}[/red]")
+        raise typer.Exit(2)
+    return CallContext(
+        clinic_name=found.name,
+        timezone=found.timezone,
+        now=datetime.now(UTC),
+        lead_first_name=first_name,
+        transfer_available=found.transfer_number is not None,
+        callback_number=found.twilio_from_number,
+    )
+
+
+@app.command()
+def chat(
+    location: Annotated[
+        str | None, typer.Option(help="GHL location id of a clinic (default: a demo clinic).")
+    ] = None,
+    agent: Annotated[str, typer.Option(help="scripted or openai.")] = "scripted",
+    first_name: Annotated[str, typer.Option(help="The lead's first name.")] = "Sam",
+) -> None:
+    """Talk to the agent by typing (an empty line is silence; Ctrl-D hangs up)."""
+    from rich.panel import Panel
+
+    from dentalvoice.conversation.agent import Do, Say
+    from dentalvoice.conversation.factory import AgentKind, build_agent
+
+    settings = _settings()
+    try:
+        kind = AgentKind(agent)
+    except ValueError:
+        err.print("[red]--agent: use scripted or openai[/red]")
+        raise typer.Exit(2) from None
+    client = _llm_client(settings) if kind is AgentKind.OPENAI else None
+
+    async def talk() -> None:
+        context = await _chat_context(settings, location, first_name)
+        bot = build_agent(
+            context=context,
+            kind=kind,
+            llm_client=client,
+            llm_model=settings.openai_model,
+            llm_turn_timeout_s=settings.llm_turn_timeout_s,
+        )
+
+        async def show(events: AsyncIterator[TurnEvent]) -> None:
+            async for event in events:
+                if isinstance(event, Say):
+                    out.print(f"[bold cyan]{context.agent_name}:[/bold cyan] {event.text}")
+                elif isinstance(event, Do):
+                    out.print(f"[magenta]  → {event.action}[/magenta]")
+
+        await show(bot.opening())
+        while not bot.state.finished:
+            try:
+                line = await asyncio.to_thread(input, "you: ")
+            except EOFError:
+                break
+            await show(bot.respond(line or None))
+            filled = bot.state.qualification.model_dump(mode="json", exclude_defaults=True)
+            out.print(Panel(_fields_table(filled), title="qualification", expand=False))
+        if client is not None:
+            await client.close()
+
+    asyncio.run(talk())
+
+
+@app.command("eval")
+def eval_scenarios(
+    paths: Annotated[list[Path], typer.Argument(help="Scenario files or directories.")],
+    mode: Annotated[str, typer.Option(help="text (voice comes with the voice pipeline).")] = "text",
+    agent: Annotated[str, typer.Option(help="scripted or openai.")] = "scripted",
+    transcripts: Annotated[bool, typer.Option(help="Print each scenario's transcript.")] = False,
+) -> None:
+    """Run scenario files against the agent; per-scenario pass/fail and per-field accuracy."""
+    from dentalvoice.conversation.agent import Agent
+    from dentalvoice.conversation.evaluation import print_report, run_paths
+    from dentalvoice.conversation.evaluation.scenario import ScenarioError
+    from dentalvoice.conversation.factory import AgentKind, build_agent
+
+    settings = _settings()
+    try:
+        kind = AgentKind(agent)
+    except ValueError:
+        err.print("[red]--agent: use scripted or openai[/red]")
+        raise typer.Exit(2) from None
+    client = _llm_client(settings) if kind is AgentKind.OPENAI else None
+
+    def factory(context: CallContext) -> Agent:
+        return build_agent(
+            context=context,
+            kind=kind,
+            llm_client=client,
+            llm_model=settings.openai_model,
+            llm_turn_timeout_s=settings.llm_turn_timeout_s,
+        )
+
+    async def run() -> EvalReport:
+        try:
+            return await run_paths(paths, mode=mode, agent_factory=factory)
+        finally:
+            if client is not None:
+                await client.close()
+
+    try:
+        report = asyncio.run(run())
+    except (ScenarioError, ValueError, FileNotFoundError) as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    print_report(report, out, transcripts=transcripts)
+    raise typer.Exit(0 if report.ok else 1)
+
+
+def _fields_table(fields: dict[str, object]) -> Table:
+    table = Table(show_header=False, box=None)
+    for name, value in fields.items():
+        table.add_row(name, str(value))
+    return table
 
 
 def main() -> None:

@@ -87,6 +87,12 @@ class Settings(BaseSettings):
     webhook_max_body_bytes: Annotated[int, Field(ge=1024, le=16 * 1024 * 1024)] = 1024 * 1024
     consent_field_keys: Annotated[tuple[str, ...], NoDecode] = DEFAULT_CONSENT_KEYS
 
+    llm_provider: Literal["scripted", "openai"] = "scripted"
+    openai_api_key: SecretStr | None = None
+    openai_model: str = "gpt-4o"
+    openai_base_url: AnyHttpUrl | None = None
+    llm_turn_timeout_s: Annotated[float, Field(gt=0, le=60)] = 8.0
+
     log_level: Literal["TRACE", "DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = False
 

@@ -1,0 +1,1 @@
+"""Conversation scripts shipped with dentalvoice (YAML)."""

@@ -1,0 +1,1 @@
+"""Tests for the OpenAI-backed conversation agent."""
