@@ -42,11 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--target-p99-ms", type=float, default=TARGET_P99_MS)
     args = parser.parse_args(argv)
 
-    try:
-        factory = default_agent_factory(args.kind)
-    except ImportError as exc:
-        print(f"cannot benchmark: {exc}", file=sys.stderr)
-        return 2
+    factory = default_agent_factory(args.kind)
     scenarios = load_scenarios(args.scenarios)
 
     # One unmeasured pass: imports, regex compilation and caches would otherwise count.

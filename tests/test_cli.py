@@ -183,3 +183,45 @@ async def test_serve_receive_unroutable_then_add_location_and_replay(
     assert code == 0 and "already_processed" in out
     code, out = await asyncio.to_thread(invoke, "events", "replay")
     assert code == 2
+
+
+def test_chat_talks_and_shows_the_qualification(cli_env: dict[str, str]) -> None:
+    result = runner.invoke(
+        app,
+        ["chat", "--first-name", "Testina"],
+        input="Yes.\nYes, this is Testina.\nI need a cleaning.\nstop calling me\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert "AI assistant" in result.output
+    assert "treatment_interest" in result.output and "cleaning_checkup" in result.output
+    assert "MarkDoNotCall" in result.output
+    assert "opted_out" in result.output
+
+
+def test_chat_ends_on_end_of_input(cli_env: dict[str, str]) -> None:
+    result = runner.invoke(app, ["chat"], input="Yes.\n")
+    assert result.exit_code == 0, result.output
+
+
+def test_eval_exit_codes(cli_env: dict[str, str], tmp_path: Path) -> None:
+    scenarios = Path(__file__).resolve().parents[1] / "scenarios"
+    code, out = invoke(
+        "eval", str(scenarios / "stop-alone.yaml"), str(scenarios / "wrong-number.yaml")
+    )
+    assert code == 0, out
+    assert "2/2 scenarios passed" in out
+
+    failing = tmp_path / "failing.yaml"
+    failing.write_text(
+        (scenarios / "stop-alone.yaml").read_text().replace("outcome: opted_out", "outcome: booked")
+    )
+    code, out = invoke("eval", str(failing))
+    assert code == 1
+    assert "0/1 scenarios passed" in out
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nexpect: {outcome: nonsense}\n")
+    code, out = invoke("eval", str(bad))
+    assert code == 2
+    code, out = invoke("eval", str(scenarios), "--mode", "telepathy")
+    assert code == 2 and "telepathy" in out

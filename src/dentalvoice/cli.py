@@ -78,6 +78,13 @@ def _run(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
     return asyncio.run(runner())
 
 
+def _migrate(settings: Settings) -> None:
+    async def nothing_more(db: Database) -> None:
+        return None
+
+    _run(settings, nothing_more)
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
@@ -88,7 +95,7 @@ def serve(
     import uvicorn
 
     settings = _settings()
-    _run(settings, lambda db: asyncio.sleep(0))
+    _migrate(settings)
     uvicorn.run(
         "dentalvoice.app:create_app",
         factory=True,
@@ -104,8 +111,7 @@ def serve(
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply pending migrations."""
-    settings = _settings()
-    _run(settings, lambda db: asyncio.sleep(0))
+    _migrate(_settings())
     out.print("database is up to date")
 
 

@@ -76,6 +76,9 @@ POSITIVE: dict[RedFlag, list[str]] = {
         "My tongue is swelling up.",
         "My entire face is puffy.",
         "the swelling went down my neck and up to my eye",
+        "The swelling's spreading to my eye.",
+        "The infection is spreading.",
+        "My whole jaw is swollen.",
     ],
     BLEEDING: [
         "It's bleeding and it won't stop.",
@@ -95,6 +98,9 @@ POSITIVE: dict[RedFlag, list[str]] = {
         "The gauze is soaked.",
         "no it won't stop bleeding",
         "I've been bleeding all night.",
+        "I've gone through a whole pack of gauze.",
+        "Blood keeps coming out.",
+        "My mouth keeps filling up with blood.",
     ],
     TRAUMA: [
         "I knocked out my front tooth.",
@@ -188,6 +194,7 @@ NEGATIVE: dict[RedFlag, list[str]] = {
         "It was bleeding a lot but it stopped.",
         "Some blood when I spit after brushing.",
         "My gums keep bleeding when I floss.",
+        "It's still bleeding a little.",
     ],
     TRAUMA: [
         "I chipped a tooth on a popcorn kernel.",
@@ -201,6 +208,10 @@ NEGATIVE: dict[RedFlag, list[str]] = {
         "Nobody hit me.",
         "I grind my teeth at night.",
         "My tooth cracked while I was eating.",
+        "I knocked on your door last week.",
+        "I was hit with a huge bill last time.",
+        "It was hit or miss with my last dentist.",
+        "I had a bike accident when I was a kid.",
         "I bit my cheek by accident.",
         "Years ago I knocked out a tooth playing football, now the implant hurts.",
         "No accidents, no injuries.",
@@ -332,6 +343,13 @@ def test_denials_raise_no_flag(text: str) -> None:
         ("no trouble breathing but my tongue is swelling", [SPREADING]),
         ("my tongue is swelling since I took the antibiotic", [ALLERGIC]),
         ("the swelling went down but now it's back and spreading to my neck", [SPREADING]),
+        ("the swelling went down but now it's back and I have a fever", [SWELLING_WITH_FEVER]),
+        ("fever's gone but the swelling is spreading", [SPREADING]),
+        ("I had swelling and a fever but both are gone now", []),
+        # Unsure is not a denial: the human on the line can sort it out.
+        ("I'm not sure if it's an allergic reaction", [ALLERGIC]),
+        ("I don't know if it's swollen, but I have a fever", [SWELLING_WITH_FEVER]),
+        ("the infection isn't spreading", []),
         (
             "the swelling is not spreading but I have a fever and my face is swollen",
             [SWELLING_WITH_FEVER],
@@ -444,6 +462,9 @@ OPT_OUTS = [
     "Don't call me, I'll call you.",
     "Wrong number, don't call again.",
     "Stop the calls.",
+    "Remove this number.",
+    "How do I get off your list?",
+    "Who is this? Stop calling me.",
     "don't call me back",
 ]
 
@@ -546,6 +567,13 @@ ADVICE = [
     "It's probably just a sinus infection.",
     "That can wait until your appointment.",
     "An over the counter pain reliever should help.",
+    "Ibuprofen usually works well for tooth pain.",
+    "I'd suggest a warm salt water rinse.",
+    "That sounds like a dry socket.",
+    "Your nerve might be dying.",
+    "You may need an extraction.",
+    "Don't worry about the bleeding, that's normal after an extraction.",
+    "The tooth probably needs to come out.",
 ]
 
 NOT_ADVICE = [
@@ -586,6 +614,16 @@ NOT_ADVICE = [
     "Our dentist can take a look and explain your options.",
     "I've noted that you have a cracked tooth.",
     "The team will call you first thing when they open.",
+    "You mentioned you need a crown, is that right?",
+    "It's common for new patients to have questions about cost.",
+    "The dentist will decide whether you need a crown.",
+    "An abscess can be serious, so I'm connecting you now.",
+    "It sounds like you're in a lot of pain.",
+    "It sounds like you'd like a cleaning.",
+    "That's okay, we can find another time.",
+    "It's fine if you don't know your insurance details.",
+    "Your appointment should take about an hour.",
+    "I can't tell you what medication to take, but the dentist can.",
 ]
 
 

@@ -6,6 +6,7 @@ import enum
 
 import openai
 
+from dentalvoice.conversation import nlu
 from dentalvoice.conversation.agent import Agent, CallContext, CallState
 from dentalvoice.conversation.guarded import GuardedAgent
 from dentalvoice.conversation.script import Script, load_script
@@ -29,6 +30,7 @@ def build_agent(
     llm_turn_timeout_s: float = 8.0,
 ) -> Agent:
     """A fresh agent for one call. The LLM agent falls back to the scripted one on failure."""
+    nlu.warm_up()  # once per process, before the caller speaks
     script = script or load_script()
     state = CallState(context=context)
     scripted = ScriptedAgent(state, script=script)

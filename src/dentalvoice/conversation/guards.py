@@ -149,7 +149,7 @@ _LISTED = frozenset(
 _RESOLVABLE = frozenset({_Kind.SWELL, _Kind.FEVER, _Kind.BLEED_SOFT})
 
 _SWELL_CORE = (
-    r"(?:swell\w*|swollen|swolen|swallen|puff(?:y|ed up|iness|ing up)|lumps?\b(?!\s+sum)"
+    r"(?:swell[\w']*|swollen|swolen|swallen|puff(?:y|ed up|iness|ing up)|lumps?\b(?!\s+sum)"
     r"|abscess\w*)"
 )
 # Words that, between a swelling and a "getting worse", mean the worse thing is something else.
@@ -230,6 +230,12 @@ _DETECTORS: tuple[_Detector, ...] = (
         ("open", "shut"),
         r"(?:can'?t|cannot|can\s+not|barely|hardly)\s+(?:\w+\s+)?open\s+(?:my|his|her)\s+eyes?",
         r"eyes?\s+(?:is\s+|are\s+)?(?:swollen|swelling|puffed)\s+shut",
+    ),
+    *_each(
+        _Kind.SPREAD,
+        ("infection",),
+        r"infection\s+(?:\w+\s+){0,2}?(?P<tail>spread\w*|(?:going|moving|gone)\s+(?:up|down|into"
+        r"|to)\s+(?:my|the)\b)",
     ),
     *_each(
         _Kind.SPREAD_IT,
@@ -480,7 +486,18 @@ _RESOLVED = re.compile(
 _NEGATOR_HINT = re.compile(
     r"\b(?:no|not|never|none|nobody|nothing|without|nor|neither|cannot|zero)\b|n'?t\b"
 )
-_RETURNED = re.compile(r"\b(?:back|again|worse|bigger|returned|spreading)\b")
+_RETURNED = re.compile(r"\b(?:back|again|returned)\b")
+# "Still bleeding a little" after an extraction is expected, not uncontrolled.
+_MINOR_AFTER = re.compile(
+    r"[\s,]+(?:just\s+|only\s+)?(?:a\s+(?:little|bit|tiny\s+bit)|slightly|barely|lightly"
+    r"|some|a\s+touch)\b"
+)
+# Unsure is not a denial: "I'm not sure if it's an allergic reaction".
+_UNSURE_BEFORE = re.compile(
+    r"(?:\bnot|n't|\bno)\s+(?:really\s+|totally\s+|quite\s+|even\s+)?(?:sure|certain|know"
+    r"|positive|idea)\s+(?:if|whether|what|whether\s+or\s+not)\s+(?:[\w']+\s+){0,4}$"
+)
+UNSURE_REACH = 80
 _SENTENCE_END = re.compile(r"[.;!?]")
 RESOLUTION_REACH = 60  # characters after a mention in which "it went down" still refers to it
 # Gum talk: "my gums bleed a lot when I brush" is not a haemorrhage.
@@ -564,7 +581,9 @@ def _live_kinds(norm: str) -> tuple[set[_Kind], set[_Kind]]:
     def negated(pos: int) -> bool:
         # Several mentions often start at one word ("swelling" and "swelling spreading").
         if pos not in negated_at:
-            negated_at[pos] = is_negated(norm, pos)
+            negated_at[pos] = is_negated(norm, pos) and not _UNSURE_BEFORE.search(
+                norm, max(0, pos - UNSURE_REACH), pos
+            )
         return negated_at[pos]
 
     group_end = -1
@@ -587,7 +606,9 @@ def _live_kinds(norm: str) -> tuple[set[_Kind], set[_Kind]]:
             continue
         if may_resolve and hit.kind in _RESOLVABLE and _resolved(norm, hit):
             continue
-        if hit.kind is _Kind.BLEED_SOFT and _routine_gum_bleeding(norm, hit):
+        if hit.kind is _Kind.BLEED_SOFT and (
+            _routine_gum_bleeding(norm, hit) or _MINOR_AFTER.match(norm, hit.end)
+        ):
             continue
         live.add(hit.kind)
     return live, named
@@ -854,7 +875,8 @@ _REASSURANCE = _rx(
     r"(?:that's|that\s+is|it's|it\s+is|this\s+is|which\s+is|sounds|seems|that\s+sounds"
     r"|that\s+seems|it\s+sounds|it\s+seems)\s+(?:\w+\s+){0,2}?(?:normal\b(?!\s+(?:hours"
     r"|business|schedule|price|process|to\s+(?:feel|be)\s+(?:nervous|anxious|worried|scared"
-    r"|afraid)))|common\b(?!\s+(?:question|request|thing\s+to\s+ask))|nothing\s+serious"
+    r"|afraid)))|common\b(?!\s+(?:question|request|concern|thing\s+to\s+ask|for\s+(?:new\s+)?"
+    r"(?:patients|people|callers|folks)\s+to\s+(?:ask|have|wonder|want|call)))|nothing\s+serious"
     r"|not\s+serious|nothing\s+to\s+worry\s+about|no\s+big\s+deal|not\s+a\s+big\s+deal|harmless"
     r"|not\s+an\s+emergency|not\s+urgent|not\s+dangerous|nothing\s+major|not\s+a\s+concern"
     r"|to\s+be\s+expected|typical|a\s+minor\s+(?:issue|problem|thing))",
@@ -928,7 +950,9 @@ def clinical_advice(sentence: str) -> bool:
                 continue
             if askable and question:
                 continue
-            if hedgeable and (_OPEN_QUESTION.search(before) or _REPORTED.search(before)):
+            if hedgeable and (
+                _OPEN_QUESTION.search(before) or _REPORTED.search(before + m.group())
+            ):
                 continue
             return True
     return False

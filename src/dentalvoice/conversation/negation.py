@@ -56,15 +56,15 @@ TAIL_TOKENS = 14
 def _clause(tokens: list[str]) -> list[str]:
     """The tokens after the last clause boundary."""
     for i in range(len(tokens) - 1, -1, -1):
-        token = tokens[i]
-        if token in _PUNCTUATION or token in _BOUNDARY_WORDS:
+        word = tokens[i]
+        if word in _PUNCTUATION or word in _BOUNDARY_WORDS:
             return tokens[i + 1 :]
-        if i and (tokens[i - 1], token) in _BOUNDARY_PAIRS:
+        if i and (tokens[i - 1], word) in _BOUNDARY_PAIRS:
             return tokens[i + 1 :]
         if i + 1 < len(tokens):
             following = tokens[i + 1]
-            if (token == "and" and following in _AFTER_AND) or (
-                token in _ANSWER_NO and following in _AFTER_NO
+            if (word == "and" and following in _AFTER_AND) or (
+                word in _ANSWER_NO and following in _AFTER_NO
             ):
                 return tokens[i + 1 :]
     return tokens

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import importlib
 import re
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from time import perf_counter
-from typing import Protocol, cast
 from zoneinfo import ZoneInfo
 
 from dentalvoice.conversation.agent import Action, Agent, CallContext, Say, Transfer, TurnEvent
@@ -26,6 +24,7 @@ from dentalvoice.conversation.evaluation.scenario import (
     lookup,
     values_match,
 )
+from dentalvoice.conversation.factory import build_agent
 from dentalvoice.conversation.qualification import Qualification
 
 AgentFactory = Callable[[CallContext], Agent]
@@ -34,25 +33,8 @@ MODES = ("text",)
 DEFAULT_NOW = (2026, 11, 24, 10, 15)
 
 
-class _BuildAgent(Protocol):
-    def __call__(self, *, context: CallContext, kind: str) -> Agent: ...
-
-
 def default_agent_factory(kind: str = "scripted") -> AgentFactory:
-    """A factory building `kind` agents with `dentalvoice.conversation.factory.build_agent`.
-
-    Raises:
-        ImportError: the factory module is not available.
-    """
-    try:
-        # Imported late so that the evaluation package works (with fake agents) on its own.
-        module = importlib.import_module("dentalvoice.conversation.factory")
-        build_agent = cast(_BuildAgent, module.build_agent)
-    except (ImportError, AttributeError) as exc:
-        raise ImportError(
-            "dentalvoice.conversation.factory.build_agent is not available; "
-            f"pass agent_factory= to run scenarios without it ({exc})"
-        ) from exc
+    """A factory building guarded `kind` agents with `build_agent`."""
 
     def factory(context: CallContext) -> Agent:
         return build_agent(context=context, kind=kind)

@@ -7,7 +7,7 @@ from dentalvoice.conversation.nlu.carriers import carrier
 from dentalvoice.conversation.nlu.complaint import chief_complaint
 from dentalvoice.conversation.nlu.insurance import insurance
 from dentalvoice.conversation.nlu.intents import Intent, intents
-from dentalvoice.conversation.nlu.moment import moment
+from dentalvoice.conversation.nlu.moment import moment, warm_up
 from dentalvoice.conversation.nlu.pain import pain_level
 from dentalvoice.conversation.nlu.treatments import treatment
 from dentalvoice.conversation.nlu.visits import last_visit, new_patient
@@ -26,5 +26,6 @@ __all__ = [
     "new_patient",
     "pain_level",
     "treatment",
+    "warm_up",
     "yes_no",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import warnings
 from datetime import UTC, date, datetime, time, timedelta
@@ -122,6 +123,15 @@ def _dateparser_date(phrase: str, base: datetime) -> date | None:
     except Exception:  # noqa: BLE001 - a third-party parser must not break a call turn
         return None
     return parsed.date() if parsed is not None else None
+
+
+@functools.cache
+def warm_up() -> None:
+    """Load dateparser and its English data now, not in the middle of a caller's turn.
+
+    The first parse in a process costs 100-150 ms; call this once before the first call.
+    """
+    _dateparser_date("december 3", datetime(2026, 1, 1))
 
 
 def _first(pattern: re.Pattern[str], norm: str) -> re.Match[str] | None:
