@@ -8,7 +8,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dentalvoice.conversation import guards
 from dentalvoice.conversation.guards import (
     SAFE_REPLACEMENT,
     GuardVerdict,
@@ -17,6 +16,8 @@ from dentalvoice.conversation.guards import (
     red_flags,
     wants_opt_out,
 )
+from dentalvoice.conversation.guards._text import normalise
+from dentalvoice.conversation.guards.red_flags import _hits
 from dentalvoice.conversation.qualification import RedFlag
 from dentalvoice.conversation.script import load_script
 
@@ -830,12 +831,12 @@ _EVERY_PHRASE = [
 def test_the_word_gate_never_hides_a_match(text: str) -> None:
     # The gate is only a speed-up: gated and ungated scans must find the same mentions.
     for variant in (text, stt(text), text.upper()):
-        norm = guards._normalise(variant)
-        assert guards._hits(norm) == guards._hits(norm, gated=False)
+        norm = normalise(variant)
+        assert _hits(norm) == _hits(norm, gated=False)
 
 
 @settings(max_examples=300)
 @given(st.lists(_WORDS, max_size=40))
 def test_the_word_gate_never_hides_a_match_in_word_soup(words: list[str]) -> None:
-    norm = guards._normalise(" ".join(words))
-    assert guards._hits(norm) == guards._hits(norm, gated=False)
+    norm = normalise(" ".join(words))
+    assert _hits(norm) == _hits(norm, gated=False)

@@ -1,11 +1,4 @@
-"""Safety guards on every turn: red flags and opt-outs heard, clinical advice never spoken.
-
-Transcripts arrive lowercase or not, with or without punctuation, with fillers and the odd
-speech-to-text slip, so every pattern runs on a normalised copy whose offsets match the
-original. Each mention is checked for negation on its own ("no swelling but a fever"), and a
-negated list carries its negation along ("no swelling, fever or bleeding"). Everything here is
-compiled once at import; a call only scans.
-"""
+"""Red flags in a caller utterance: symptoms that hand the call to a human at once."""
 
 from __future__ import annotations
 
@@ -13,66 +6,9 @@ import enum
 import re
 from dataclasses import dataclass
 
+from dentalvoice.conversation.guards._text import gap, normalise, rx
 from dentalvoice.conversation.negation import is_negated
 from dentalvoice.conversation.qualification import RedFlag
-
-__all__ = [
-    "SAFE_REPLACEMENT",
-    "GuardVerdict",
-    "check_utterance",
-    "clinical_advice",
-    "red_flags",
-    "wants_opt_out",
-]
-
-SAFE_REPLACEMENT = (
-    "I'm not able to give medical advice, but the dentist and our team will go over that with you."
-)
-
-# Long monologues are rare on a phone line; capping keeps the worst case bounded.
-MAX_CHARS = 2000
-
-# One character in, one character out, so offsets found on the normalised text are valid on
-# the original and negation sees the same positions.
-_TRANSLATE = str.maketrans(
-    {
-        "\u2019": "'",
-        "\u2018": "'",
-        "\u02bc": "'",
-        "`": "'",
-        "\u00b4": "'",
-        "-": " ",
-        "\u2013": " ",
-        "\u2014": " ",
-        "\n": " ",
-        "\t": " ",
-    }
-)
-# For opt-out phrases punctuation only separates words ("stop. stop!").
-_PUNCT_TO_SPACE = str.maketrans(
-    {c: " " for c in '\u2013\u2014-.,;:!?"()[]{}/\\*&_~\u201c\u201d'}
-    | {"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'", "\u00b4": "'"}
-)
-
-
-def _normalise(text: str) -> str:
-    return text[:MAX_CHARS].lower().translate(_TRANSLATE)
-
-
-def _gap(n: int, banned: str = "") -> str:
-    """Up to `n` words between two phrases; `banned` words may not be among them."""
-    word = rf"(?!(?:{banned})\b)[\w']+" if banned else r"[\w']+"
-    return rf"(?:[\s,]+{word}){{0,{n}}}?[\s,]+"
-
-
-def _rx(*alternatives: str) -> re.Pattern[str]:
-    # A lookbehind is cheaper than a leading \b for `re`; every alternative starts a word.
-    return re.compile(r"(?<![\w'])(?:" + "|".join(alternatives) + r")")
-
-
-# --------------------------------------------------------------------------------------------
-# Red flags
-# --------------------------------------------------------------------------------------------
 
 
 class _Kind(enum.Enum):
@@ -119,13 +55,13 @@ def _one(kind: _Kind, keys: tuple[str, ...], *alternatives: str) -> tuple[_Detec
     at word beginnings first skips almost all of that on the typical utterance, which names
     no symptom at all.
     """
-    return ((kind, _heads(keys), _rx(*alternatives)),)
+    return ((kind, _heads(keys), rx(*alternatives)),)
 
 
 def _each(kind: _Kind, keys: tuple[str, ...], *alternatives: str) -> tuple[_Detector, ...]:
     """One detector per alternative, for alternatives that each name a `tail` group."""
     heads = _heads(keys)
-    return tuple((kind, heads, _rx(a)) for a in alternatives)
+    return tuple((kind, heads, rx(a)) for a in alternatives)
 
 
 # Kinds that are symptoms a caller lists; only these share a list's negation.
@@ -211,13 +147,13 @@ _DETECTORS: tuple[_Detector, ...] = (
     *_each(
         _Kind.SPREAD,
         _SWELL_KEYS,
-        rf"{_SWELL_CORE}{_gap(6, _OTHER_TOPIC)}(?P<tail>{_SPREAD_VERB}|{_LOCATION})",
+        rf"{_SWELL_CORE}{gap(6, _OTHER_TOPIC)}(?P<tail>{_SPREAD_VERB}|{_LOCATION})",
     ),
     *_each(
         _Kind.SPREAD,
         (*_SWELL_KEYS, "blown"),
         rf"(?:{_LOCATION}|half\s+(?:of\s+)?my\s+face|face\s+is\s+all)"
-        rf"{_gap(3, _OTHER_TOPIC)}(?P<tail>{_SWELL_CORE}|blown\s+up|puffed)",
+        rf"{gap(3, _OTHER_TOPIC)}(?P<tail>{_SWELL_CORE}|blown\s+up|puffed)",
     ),
     *_each(
         _Kind.SPREAD,
@@ -246,13 +182,13 @@ _DETECTORS: tuple[_Detector, ...] = (
     *_each(
         _Kind.TONGUE,
         ("tongue",),
-        rf"tongue{_gap(3, _OTHER_TOPIC)}(?P<tail>{_SWELL_CORE})",
+        rf"tongue{gap(3, _OTHER_TOPIC)}(?P<tail>{_SWELL_CORE})",
         r"(?:swollen|swelling\s+(?:of|in|under)\s+(?:my|the))\s+tongue",
     ),
     *_one(
         _Kind.BLEED,
         ("blee", "bled", "blood", "hemorrhag", "haemorrhag", "gauze", "soaked"),
-        rf"(?:bleed\w*|bled|blood){_gap(6, _OTHER_TOPIC)}"
+        rf"(?:bleed\w*|bled|blood){gap(6, _OTHER_TOPIC)}"
         r"(?:won'?t|will\s+not|wont|doesn'?t|does\s+not|isn'?t|is\s+not|hasn'?t|has\s+not"
         r"|haven'?t|didn'?t|did\s+not|can'?t|cannot|never|not)\s+(?:\w+\s+)?"
         r"(?:stop\w*|quit|let\s+up|slow\w*(?:\s+down)?|clot\w*)\b",
@@ -628,7 +564,7 @@ def red_flags(text: str, *, pain: int | None, threshold: int = 8) -> list[RedFla
     found: set[RedFlag] = set()
     if pain is not None and pain >= threshold:
         found.add(RedFlag.SEVERE_PAIN)
-    live, named = _live_kinds(_normalise(text))
+    live, named = _live_kinds(normalise(text))
     if live:
         allergic = _Kind.ALLERGY in live or (
             _Kind.MED_CAUSE in live and bool(live & {_Kind.ALLERGY_SIGN, _Kind.BREATH})
@@ -650,339 +586,3 @@ def red_flags(text: str, *, pain: int | None, threshold: int = 8) -> list[RedFla
         if allergic:
             found.add(RedFlag.ALLERGIC_REACTION)
     return [flag for flag in RedFlag if flag in found]
-
-
-# --------------------------------------------------------------------------------------------
-# Opt-out
-# --------------------------------------------------------------------------------------------
-
-_STOP_PREFIX = (
-    r"(?:please|pls|ok|okay|just|oh|um|uh|hey|yeah|yes|yep|so|alright|all\s+right|i\s+said"
-    r"|no|nope|sir|ma'?am|thanks|thank\s+you|god|man|seriously|look|listen|hello|hi|dude"
-    r"|lady|well|and|now|can\s+you|could\s+you|would\s+you|will\s+you|you\s+can|you\s+need\s+to"
-    r"|you\s+have\s+to|you\s+gotta|you\s+should|i\s+want\s+you\s+to|i\s+need\s+you\s+to"
-    r"|i'?d\s+like\s+you\s+to|i\s+would\s+like\s+you\s+to|come\s+on|enough|for\s+god'?s\s+sake)"
-)
-_STOP_SUFFIX = (
-    r"(?:stop|please|pls|it|that|now|already|right\s+now|calling|thanks|thank\s+you|ok|okay"
-    r"|man|sir|ma'?am|seriously|immediately|for\s+real|enough)"
-)
-# The whole utterance is "stop", maybe repeated or softened: "ok stop", "stop, stop please".
-_BARE_STOP = re.compile(rf"^(?:{_STOP_PREFIX}\s+)*stop(?:\s+{_STOP_SUFFIX})*$")
-# Words after "stop calling me" that make it a when/where restriction, not an opt-out.
-_WHEN_WHERE = (
-    r"before|after|until|till|til|between|around|during|earlier|so\s+early|so\s+late"
-    r"|this\s+early|this\s+late|too\s+early|too\s+late|early|late|in\s+the\s+(?:morning"
-    r"|afternoon|evening)|at\s+(?:work|night|\d|noon|dinner|lunch|this\s+time|the\s+office)"
-    r"|on\s+(?:weekends?|weekdays?|(?:mon|tues|wednes|thurs|fri|satur|sun)days?"
-    r"|my\s+(?:work|office|lunch))|while\s+i'?m|when\s+i'?m"
-)
-_STOP_RESTRICTION = re.compile(rf"\s*(?:{_WHEN_WHERE})\b")
-# "Don't call me now / today / later" asks for another time, where "stop calling me now" does
-# not.
-_DONT_RESTRICTION = re.compile(
-    rf"\s*(?:{_WHEN_WHERE}|later|right\s+now|now|today|tonight|tomorrow"
-    r"|this\s+(?:week|morning|afternoon|evening)|while|when)\b"
-)
-_CALL_OBJECT = (
-    r"(?:me|us|this\s+number|here|this\s+phone|this\s+line|my\s+(?:phone|number|cell|house))"
-)
-_ALWAYS = re.compile(r"\s*(?:ever\s+)?(?:again|anymore|any\s+more|ever|at\s+all|no\s+more)\b")
-_DONT_CALL = re.compile(
-    r"\b(?:please\s+)?(?:don'?t|do\s+not|dont|never)\s+(?:ever\s+|even\s+|you\s+)?"
-    r"(?:call|calling|contact|contacting|ring|phone|text|dial|bother)"
-    rf"(?:\s+(?:back|{_CALL_OBJECT}(?:\s+back)?)|(?=\s*$)|(?=\s+(?:again|anymore|any\s+more)\b))"
-)
-_STOP_CALLING = re.compile(
-    r"\b(?:stop|quit|cease|end)\s+(?:\w+\s+)?(?:calling|contacting|ringing|phoning|dialing"
-    r"|bugging|bothering|harassing|texting|messaging|spamming|pestering|hounding|robocalling)\b"
-    rf"(?:\s+{_CALL_OBJECT})?"
-)
-_OPT_OUT = _rx(
-    r"(?:stop|quit|end)\s+(?:it\s+with\s+)?(?:the|these|those|your|all\s+(?:the|these|of\s+these"
-    r"|of\s+the|your|this)|with\s+the|this)\s+(?:\w+\s+)?(?:calls|phone\s+calls|robocalls|texts"
-    r"|messages|calling)\b",
-    r"(?:remove|take|delete|erase|scratch|cross|strike|drop|get|pull)\s+(?:me|my\s+(?:number"
-    r"|name|info|information|phone|phone\s+number|details|contact)|us|this\s+number)\s+"
-    r"(?:\w+\s+)?(?:off|from|out\s+of)\s+(?:\w+\s+){0,3}?(?:list|lists|database|system"
-    r"|records?|contacts|call\s+sheet|file|dialer|rotation)\b",
-    r"(?:be|get|been|being)\s+(?:removed|taken|deleted|dropped|scratched)\s+(?:off|from"
-    r"|out\s+of)\s+(?:\w+\s+){0,3}?(?:list|lists|database|system|records?|contacts)\b",
-    r"remove\s+me\b|(?:remove|delete|erase)\s+(?:my|this)\s+(?:number|name|info|information"
-    r"|contact|details|phone\s+number)\b",
-    r"get\s+(?:me\s+)?off\s+(?:of\s+)?(?:your|the|this)\s+(?:\w+\s+){0,2}?list\b",
-    r"do\s*not\s*call\s+list|don'?t\s+call\s+list|no\s+call\s+list|dnc\b",
-    r"unsubscribe|opt(?:ing|ed)?\s*out\b|opt\s+(?:me|us)\s+out\b",
-    r"leave\s+(?:me|us)\s+(?:alone|be)\b",
-    r"(?:lose|forget|delete|trash|burn|toss)\s+(?:my|this)\s+(?:phone\s+)?number\b",
-    r"no\s+more\s+(?:calls|phone\s+calls|calling)\b",
-    r"(?:don'?t|do\s+not)\s+want\s+(?:any\s+)?(?:more\s+)?(?:calls|phone\s+calls"
-    r"|to\s+be\s+called|to\s+be\s+contacted|to\s+get\s+(?:any\s+)?(?:more\s+)?calls"
-    r"|to\s+hear\s+from\s+you)",
-    r"(?:don'?t|do\s+not)\s+want\s+(?:you|y'all|anyone|anybody|people|your\s+office"
-    r"|you\s+guys)\s+(?:to\s+)?(?:call|calling|contact|contacting|ringing)\b",
-)
-# A request denied: "I'm not saying stop calling", "I don't want to be removed", "the pain
-# won't leave me alone". Only words that carry the negation through may stand between.
-_OPT_DENIAL = re.compile(
-    r"\b(?P<neg>not|never|didn'?t|did\s+not|don'?t|do\s+not|doesn'?t|wasn'?t|isn'?t|won'?t"
-    r"|wont|will\s+not|no\s+need\s+to)"
-    r"(?:\s+(?:saying|said|say|asking|asked|ask|telling|told|tell|want|wanting|wanted|trying"
-    r"|going|gonna|mean|meant|need|needed|have|has|to|be|you|i|me|it|that|like|really|just"
-    r"|even|gotta))*\s*$"
-)
-# "If you don't stop calling..." and "why don't you stop calling" still ask for it; so does
-# "you won't stop calling me".
-_RHETORICAL_BEFORE = re.compile(r"(?:\bif\s+(?:you|u|y'all|ya)|\bwhy)\s*$")
-_COMPLAINT_BEFORE = re.compile(r"\b(?:you|u|y'all|ya|guys|they|people)\s*$")
-_RHETORICAL_AFTER = re.compile(r"\s+(?:you|u|ya)\b")
-OPT_OUT_WINDOW_WORDS = 6
-
-
-def _opt_out_denied(plain: str, start: int) -> bool:
-    window = " ".join(plain[:start].split()[-OPT_OUT_WINDOW_WORDS:])
-    m = _OPT_DENIAL.search(window)
-    if m is None:
-        return False
-    head = window[: m.start()]
-    if _RHETORICAL_BEFORE.search(head) or _RHETORICAL_AFTER.match(window, m.end("neg")):
-        return False
-    return not (m.group("neg").startswith(("won", "will")) and _COMPLAINT_BEFORE.search(head))
-
-
-def wants_opt_out(text: str) -> bool:
-    """Whether the caller is asking not to be called again.
-
-    Args:
-        text: What the caller said, as transcribed.
-
-    Returns:
-        True for "stop calling me", "take me off your list", a bare "stop" and the like; False
-        for other uses of "stop", callback requests and time restrictions ("don't call me
-        before 5").
-    """
-    plain = text[:MAX_CHARS].lower().translate(_PUNCT_TO_SPACE)
-    if _BARE_STOP.match(" ".join(plain.split())):
-        return True
-    for m in _OPT_OUT.finditer(plain):
-        if not _opt_out_denied(plain, m.start()):
-            return True
-    for pattern, restriction in (
-        (_STOP_CALLING, _STOP_RESTRICTION),
-        (_DONT_CALL, _DONT_RESTRICTION),
-    ):
-        for m in pattern.finditer(plain):
-            if _opt_out_denied(plain, m.start()):
-                continue
-            if _ALWAYS.match(plain, m.end()) or not restriction.match(plain, m.end()):
-                return True
-    return False
-
-
-# --------------------------------------------------------------------------------------------
-# Clinical advice in what the agent says
-# --------------------------------------------------------------------------------------------
-
-_ADVICE_MED = (
-    r"(?:ibuprofen|advil|motrin|tylenol|acetaminophen|paracetamol|aspirin|aleve|naproxen"
-    r"|excedrin|ora\s*[gj]el|anbesol|benzocaine|lidocaine|numbing\s+gel|clove\s+oil|antibiotics?"
-    r"|amoxicillin|amox|penicillin|clindamycin|azithromycin|augmentin|cephalexin|keflex"
-    r"|metronidazole|pain\s*killers?|pain\s+relievers?|pain\s+medications?|pain\s+meds?"
-    r"|pain\s+pills?|anti\s*inflammator(?:y|ies)|nsaids?|medications?|medicines?|meds|pills?"
-    r"|tablets?|capsules?|prescriptions?|drugs?|benadryl|antihistamines?|steroids?|prednisone"
-    r"|hydrocodone|vicodin|codeine|oxycodone|percocet|tramadol|opioids?|narcotics?"
-    r"|hydrogen\s+peroxide|peroxide|chlorhexidine|peridex|mouthwash|mouth\s+rinse|listerine"
-    r"|sensodyne|desensitizing\s+toothpaste|fluoride|over\s+the\s+counter)"
-)
-_CONDITION = (
-    r"(?:abscess(?:ed)?|infection|infected|cavity|cavities|decay|decayed|rotten|rotting"
-    r"|gum\s+disease|gingivitis|periodont\w+|dry\s+socket|pulpitis|cracked\s+(?:tooth|root)"
-    r"|fractured\s+tooth|split\s+tooth|broken\s+tooth|nerve\s+damage|(?:dead|dying|damaged"
-    r"|inflamed|irritated|exposed)\s+(?:nerve|tooth|pulp|root)|nerve\s+is\s+(?:dying|dead"
-    r"|damaged|inflamed|exposed)|impacted|wisdom\s+tooth|tmj|tmd|bruxism|grinding|clenching"
-    r"|sinus\s+(?:infection|issue|problem|pressure)|sinusitis|exposed\s+(?:root|nerve|dentin)"
-    r"|gum\s+recession|receding\s+gums|enamel\s+erosion|erosion|cyst|tumou?r|cancer|thrush"
-    r"|canker\s+sore|cold\s+sore|ulcer|pericoronitis|cellulitis|sensitivity|sensitive\s+teeth"
-    r"|allergic\s+reaction|allergy|fracture|loose\s+filling|failed\s+filling"
-    r"|failing\s+(?:filling|crown)|bone\s+loss|(?:gum|tooth|dental)\s+infection|bad\s+tooth)"
-)
-_TREATMENT = (
-    r"(?:root\s+canals?|fillings?|crowns?|extractions?|implants?|bridge|dentures?|night\s+guard"
-    r"|mouth\s*guard|deep\s+cleaning|scaling|gum\s+surgery|oral\s+surgery|surgery"
-    r"|antibiotics?|braces|veneers?|(?:the\s+|that\s+|your\s+)?tooth\s+(?:pulled|extracted"
-    r"|removed|out)|it\s+(?:pulled|extracted|removed|out)|pulled|extracted)"
-)
-_W = r"[\w']+\s+"
-
-_MED_ADVICE = _rx(
-    rf"(?:take|taking|try(?!\s+to\b)|trying(?!\s+to\b)|use|using|pop|popping|apply|applying"
-    rf"|rub|put|putting|keep\s+taking|switch\s+to|alternate|alternating|swish|gargle"
-    rf"|stick\s+with|grab|get\s+some|pick\s+up|stop\s+taking)\s+(?:{_W}){{0,3}}?{_ADVICE_MED}\b",
-    rf"(?:recommend|suggest|advise|prescribe)\w*\s+(?:{_W}){{0,4}}?{_ADVICE_MED}\b",
-    rf"{_ADVICE_MED}\s+(?:(?:should|will|would|can|could|might|may|usually|often|really|also"
-    rf"|generally|typically)\s+)*(?:helps?|works?|eases?|relieves?|takes?\s+the\s+edge"
-    rf"|does\s+the\s+trick|do\s+the\s+trick|(?:is|are)\s+(?:\w+\s+)?(?:good|great|best"
-    rf"|safe|fine)\s+for)\b",
-)
-_DOSE = _rx(
-    r"\d+\s*(?:mg|milligrams?|mcg|ml|milliliters?|millilitres?|cc)\b|milligrams?\b",
-    r"(?:one|two|three|four|\d+)\s+(?:tablets?|pills?|capsules?|caplets?|advil|tylenol)\b",
-    r"every\s+(?:\d+|two|three|four|six|eight|twelve|few)\s+(?:to\s+\w+\s+)?hours\b",
-    r"(?:once|twice|three\s+times|four\s+times)\s+(?:a|per)\s+day\b",
-)
-_REMEDY = _rx(
-    r"salt\s*water|saltwater|warm\s+water\s+rinse|rinse\s+(?:your\s+mouth|with|gently|out|it)"
-    r"|gargl\w+|swish\w*",
-    r"(?:cold|warm|hot)\s+compress|ice\s+packs?|cold\s+packs?|heating\s+pad|heat\s+packs?"
-    r"|ice\s+(?:on|it|to|your|the)\b|(?:put|apply|use|hold)\s+(?:some\s+)?(?:ice|heat)\b"
-    r"|bag\s+of\s+(?:frozen|ice)|frozen\s+peas",
-    r"tea\s+bag|gauze|clove\s+oil|oil\s+pulling|baking\s+soda|hydrogen\s+peroxide",
-    r"soft\s+(?:foods?|diet)|soft\s+(?:bristled\s+)?toothbrush|chew\s+on\s+the\s+other\s+side"
-    r"|on\s+the\s+other\s+side\s+of\s+your\s+mouth",
-    r"(?:your|the)\s+head\s+elevated|elevate\s+your\s+head|prop(?:ped)?\s+(?:yourself|your\s+head)"
-    r"\s+up",
-    r"apply\s+(?:firm\s+|gentle\s+|some\s+)?pressure|(?:bite|biting)\s+(?:down\s+)?on\s+(?:a|some"
-    r"|the)\b",
-    r"in\s+(?:a\s+glass\s+of\s+)?milk|back\s+in(?:to)?\s+(?:the|its)\s+socket",
-    r"use\s+a\s+straw|(?:avoid|no)\s+(?:using\s+)?straws?|stay\s+hydrated|drink\s+plenty\s+of",
-    r"keep\s+(?:the\s+area|it)\s+clean|brush\s+(?:gently|softly|carefully|around)"
-    r"|floss\s+(?:gently|around)",
-    r"avoid(?:ing)?\s+(?:\w+\s+){0,2}?(?:chewing|eating|drinking|biting|hot|cold|sweets?|sugary"
-    r"|sugar|hard|crunchy|sticky|spicy|acidic|alcohol|smoking|that\s+side|the\s+area|touching"
-    r"|brushing|flossing|caffeine|coffee|exercise|strenuous|lying|spitting|rinsing)\b",
-    r"(?:don'?t|do\s+not|try\s+not\s+to|never)\s+(?:\w+\s+)?(?:chew|eat|drink|bite|smoke|touch"
-    r"|poke|brush|floss|spit|rinse|lie\s+flat)\b",
-    r"stop\s+(?:eating|chewing|smoking|drinking|brushing|flossing)\b",
-)
-_DIAGNOSIS = _rx(
-    rf"(?:sounds?|seems?|looks?|feels?)\s+like\s+(?:{_W}){{0,4}}?{_CONDITION}\b",
-    rf"(?:that's|that\s+is|it's|it\s+is|this\s+is|that'd\s+be|that\s+would\s+be|could\s+be"
-    rf"|might\s+be|may\s+be|must\s+be|probably|likely|possibly|most\s+likely|definitely"
-    rf"|almost\s+certainly|i\s+think|i\s+suspect|i\s+bet|my\s+guess\s+is|chances\s+are"
-    rf"|you\s+have|you've\s+got|you\s+got|you've|you\s+probably\s+have|you\s+may\s+have"
-    rf"|you\s+might\s+have|you\s+could\s+have|you\s+likely\s+have)\s+(?:{_W}){{0,3}}?"
-    rf"{_CONDITION}\b",
-    r"(?:tooth|teeth|gums?|nerve|jaw|it|that)\s+(?:is|are|'s|sounds|seems|looks|might\s+be"
-    r"|could\s+be|may\s+be|must\s+be)\s+(?:probably\s+|likely\s+|definitely\s+)?(?:infected"
-    r"|abscessed|cracked|fractured|dead|dying|decayed|rotten|impacted|inflamed)\b",
-    rf"you(?:'ll|'d|\s+will|\s+would)?\s+(?:\w+\s+){{0,2}}?(?:need|needs|require|have\s+to\s+get"
-    rf"|have\s+to\s+have|should\s+get|should\s+have)\s+(?:{_W}){{0,2}}?{_TREATMENT}\b",
-    rf"(?:you're|you\s+are)\s+(?:\w+\s+)?going\s+to\s+need\s+(?:{_W}){{0,2}}?{_TREATMENT}\b",
-    r"(?:tooth|it)\s+(?:probably\s+|will\s+|might\s+|may\s+)?(?:needs?|has)\s+to\s+(?:come\s+out"
-    r"|be\s+(?:pulled|extracted|removed))\b",
-)
-_REASSURANCE = _rx(
-    r"(?:that's|that\s+is|it's|it\s+is|this\s+is|which\s+is|sounds|seems|that\s+sounds"
-    r"|that\s+seems|it\s+sounds|it\s+seems)\s+(?:\w+\s+){0,2}?(?:normal\b(?!\s+(?:hours"
-    r"|business|schedule|price|process|to\s+(?:feel|be)\s+(?:nervous|anxious|worried|scared"
-    r"|afraid)))|common\b(?!\s+(?:question|request|concern|thing\s+to\s+ask|for\s+(?:new\s+)?"
-    r"(?:patients|people|callers|folks)\s+to\s+(?:ask|have|wonder|want|call)))|nothing\s+serious"
-    r"|not\s+serious|nothing\s+to\s+worry\s+about|no\s+big\s+deal|not\s+a\s+big\s+deal|harmless"
-    r"|not\s+an\s+emergency|not\s+urgent|not\s+dangerous|nothing\s+major|not\s+a\s+concern"
-    r"|to\s+be\s+expected|typical|a\s+minor\s+(?:issue|problem|thing))",
-    r"(?:nothing|not\s+something|no\s+need)\s+to\s+worry\s+about|no\s+need\s+to\s+(?:worry|panic"
-    r"|be\s+(?:worried|concerned|alarmed))|(?:i\s+)?wouldn'?t\s+worry",
-    r"don'?t\s+worry\s+about\s+(?:the|that|it|your|this)\s+(?:\w+\s+)?(?:pain|swelling|bleeding"
-    r"|symptoms?|tooth|gums?|fever|sensitivity)",
-    r"(?:should|will|it'll|usually|often|typically|probably|may|might)\s+(?:\w+\s+)?(?:go\s+away"
-    r"|clear\s+up|heal|settle\s+down|calm\s+down|get\s+better|resolve|subside)\b",
-    r"you(?:'ll|\s+will|\s+should)\s+be\s+(?:fine|okay|ok|alright|all\s+right)\b",
-    r"(?:pain|swelling|bleeding|sensitivity|tooth|gums?|jaw)\s+(?:is|'s|should\s+be|will\s+be"
-    r"|sounds|seems|looks)\s+(?:probably\s+|totally\s+|perfectly\s+|completely\s+|likely\s+)?"
-    r"(?:fine|okay|ok|normal|harmless|nothing)\b",
-    r"(?:it|that|this)\s+can\s+(?:probably\s+)?wait\b",
-)
-# The agent declining: "I can't recommend any medication".
-_DECLINE = re.compile(
-    r"\b(?:i|we)\b[^.,;!?]*?\b(?:can'?t|cannot|can\s+not|not\s+able|unable|not\s+allowed"
-    r"|not\s+qualified|shouldn'?t|won'?t\s+be\s+able)\b"
-)
-# Diagnoses only asked about or left to the dentist: "the dentist will check if it's an abscess".
-_OPEN_QUESTION = re.compile(
-    r"\b(?:if|whether|in\s+case|rule\s+out|check\s+for|look\s+for|determine|confirm|see\s+if)"
-    r"(?:\s+[\w']+){0,3}\s*$"
-)
-# The caller's own words, read back: "you mentioned your tooth is cracked".
-_REPORTED = re.compile(
-    r"\b(?:you\s+(?:said|mentioned|told|described|noted|reported)|(?:your|another)\s+(?:dentist"
-    r"|doctor)\s+(?:said|told|mentioned)|noted|let\s+the\s+(?:team|dentist)\s+know"
-    r"|tell\s+the\s+(?:team|dentist))\b"
-)
-# Questions about the caller's situation, not suggestions: "are you taking any medication?".
-_STATUS_QUESTION = re.compile(
-    r"^\W*(?:(?:so|and|also|okay|ok|great|thanks|alright|now|just|quick\s+question)\W+)*"
-    r"(?:are|were|is|was|do|does|did|have|has|had)\s+(?:you|they|he|she|it|there|your)\b"
-    r"(?!\s+(?:considered|thought|want|wanna|like))"
-)
-_CLAUSE_START = re.compile(r"[.,;!?]|\b(?:but|however|though|although)\b")
-
-
-def _clause_before(norm: str, start: int) -> str:
-    lo = 0
-    for m in _CLAUSE_START.finditer(norm, 0, start):
-        lo = m.end()
-    return norm[lo:start]
-
-
-def clinical_advice(sentence: str) -> bool:
-    """Whether a sentence the agent is about to say gives clinical advice or a diagnosis.
-
-    Args:
-        sentence: One sentence of the agent's reply.
-
-    Returns:
-        True when it recommends or doses a medication, gives a home remedy or care
-        instruction, names a diagnosis or treatment need, or says a symptom is nothing to worry
-        about; questions about the caller's situation and safety instructions pass.
-    """
-    norm = _normalise(sentence)
-    question = bool(_STATUS_QUESTION.match(norm))
-    for pattern, askable, hedgeable in (
-        (_MED_ADVICE, True, False),
-        (_DOSE, True, False),
-        (_REMEDY, False, False),
-        (_DIAGNOSIS, True, True),
-        (_REASSURANCE, False, True),
-    ):
-        for m in pattern.finditer(norm):
-            before = _clause_before(norm, m.start())
-            if _DECLINE.search(before):
-                continue
-            if askable and question:
-                continue
-            if hedgeable and (
-                _OPEN_QUESTION.search(before) or _REPORTED.search(before + m.group())
-            ):
-                continue
-            return True
-    return False
-
-
-# --------------------------------------------------------------------------------------------
-# Both at once
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class GuardVerdict:
-    """What the guards make of one caller utterance."""
-
-    red_flags: list[RedFlag]
-    opt_out: bool
-
-
-def check_utterance(text: str, *, pain: int | None, threshold: int = 8) -> GuardVerdict:
-    """Run the red-flag and opt-out guards on one caller utterance.
-
-    Args:
-        text: What the caller said, as transcribed.
-        pain: The pain level (0-10) the caller gave in this utterance or earlier, if known.
-        threshold: The clinic's pain level from which pain alone is a red flag.
-
-    Returns:
-        The red flags found and whether the caller asked not to be called.
-    """
-    return GuardVerdict(
-        red_flags=red_flags(text, pain=pain, threshold=threshold),
-        opt_out=wants_opt_out(text),
-    )
