@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dentalvoice.compliance import models as compliance_models
 from dentalvoice.db.base import Base
+from dentalvoice.dialer import models as dialer_models
 from dentalvoice.leads import models as leads_models
 from dentalvoice.locations import models as locations_models
 
 metadata = Base.metadata
 
-__all__ = ["leads_models", "locations_models", "metadata"]
+__all__ = ["compliance_models", "dialer_models", "leads_models", "locations_models", "metadata"]

@@ -1,0 +1,1 @@
+"""The compliance gate: may this lead be called now, later, or never — and why."""

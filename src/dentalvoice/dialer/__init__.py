@@ -1,0 +1,1 @@
+"""Call jobs and attempts: what is due to be dialed, and what each dial did."""
