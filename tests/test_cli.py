@@ -225,3 +225,32 @@ def test_eval_exit_codes(cli_env: dict[str, str], tmp_path: Path) -> None:
     assert code == 2
     code, out = invoke("eval", str(scenarios), "--mode", "telepathy")
     assert code == 2 and "telepathy" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "verdict", "reason"),
+    [
+        (["--at", "2026-11-24T10:15:00-05:00"], "allow", None),
+        (["--at", "2026-11-24T21:15:00-05:00"], "defer", "outside_hours:US-FL"),
+        (["--at", "2026-11-24T10:15:00-05:00", "--no-consent"], "block", "no_consent"),
+    ],
+)
+def test_compliance_check(
+    cli_env: dict[str, str], args: list[str], verdict: str, reason: str | None
+) -> None:
+    code, out = invoke("compliance", "check", "--phone", f.PHONE_E164, *args)
+    assert code == 0, out
+    assert "+1******0123 at 2026-11-24T" in out and f": {verdict}" in out
+    assert f.PHONE_E164 not in out
+    if reason:
+        assert reason in out
+    if verdict == "defer":
+        assert "not before: 2026-11-25T13:00:00+00:00" in out
+
+
+def test_compliance_check_rejects_bad_input(cli_env: dict[str, str]) -> None:
+    assert invoke("compliance", "check", "--phone", "xyz")[0] == 2
+    assert invoke("compliance", "check", "--phone", f.PHONE_E164, "--at", "tomorrow")[0] == 2
+    assert (
+        invoke("compliance", "check", "--phone", f.PHONE_E164, "--at", "2026-11-24T10:00")[0] == 2
+    )

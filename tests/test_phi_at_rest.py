@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import httpx
+import pytest
 from sqlalchemy import text
 
 from dentalvoice.db import Database
@@ -18,6 +19,12 @@ FIRST, LAST = "Zephyrina", "Quillbottom"
 EMAIL = "zephyrina.quillbottom@example.test"
 PHONE_NATIONAL, PHONE_E164 = "(208) 555-0142", "+12085550142"
 NEEDLES = [FIRST, LAST, EMAIL, "2085550142", "555-0142", PHONE_E164]
+
+
+@pytest.fixture
+def lead_listeners() -> None:
+    """The product's listeners (the compliance gate), so its audit rows are dumped too."""
+    return None
 
 
 async def _dump(db: Database) -> bytes:

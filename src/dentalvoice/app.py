@@ -13,6 +13,7 @@ from loguru import logger
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from redis.asyncio import Redis
 
+from dentalvoice.compliance.flows import ScheduleFirstCall
 from dentalvoice.config import Settings, get_settings
 from dentalvoice.db import Database, open_database
 from dentalvoice.leads.events import LeadListener
@@ -25,9 +26,14 @@ READY_TIMEOUT_S = 2.0
 
 
 def build_intake(
-    *, settings: Settings, db: Database, listeners: Sequence[LeadListener] = ()
+    *, settings: Settings, db: Database, listeners: Sequence[LeadListener] | None = None
 ) -> IntakeService:
-    """The intake service for this process's settings and database."""
+    """The intake service for this process's settings and database.
+
+    `listeners` default to the product's: the compliance gate, which schedules the first call.
+    """
+    if listeners is None:
+        listeners = [ScheduleFirstCall(cipher=db.cipher)]
     return IntakeService(
         db=db,
         cipher=db.cipher,
@@ -49,7 +55,7 @@ def build_intake(
 
 
 def create_app(
-    settings: Settings | None = None, *, lead_listeners: Sequence[LeadListener] = ()
+    settings: Settings | None = None, *, lead_listeners: Sequence[LeadListener] | None = None
 ) -> FastAPI:
     """Build the app; resources are created when it starts, not here."""
     settings = settings or get_settings()

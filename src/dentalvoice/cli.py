@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
+from dentalvoice.compliance.cli import dnc_app
 from dentalvoice.config import ConfigurationError, Settings, get_settings
 from dentalvoice.db import Database, open_database
 from dentalvoice.db.crypto import generate_key
@@ -24,6 +25,7 @@ from dentalvoice.logging import configure_logging
 if TYPE_CHECKING:
     import openai
 
+    from dentalvoice.compliance.facts import Decision
     from dentalvoice.conversation.agent import CallContext, TurnEvent
     from dentalvoice.conversation.evaluation import EvalReport
 
@@ -32,10 +34,13 @@ db_app = typer.Typer(no_args_is_help=True, help="Database migrations.")
 location_app = typer.Typer(no_args_is_help=True, help="Clinics (GHL sub-accounts).")
 events_app = typer.Typer(no_args_is_help=True, help="Stored GHL webhooks.")
 keys_app = typer.Typer(no_args_is_help=True, help="PHI encryption keys.")
+compliance_app = typer.Typer(no_args_is_help=True, help="The compliance gate, for operators.")
 app.add_typer(db_app, name="db")
 app.add_typer(location_app, name="location")
 app.add_typer(events_app, name="events")
 app.add_typer(keys_app, name="keys")
+app.add_typer(compliance_app, name="compliance")
+app.add_typer(dnc_app, name="dnc")
 
 out = Console()
 err = Console(stderr=True)
@@ -292,6 +297,81 @@ def events_replay(
         return 1 if failures else 0
 
     raise typer.Exit(_run(settings, work))
+
+
+@compliance_app.command("check")
+def compliance_check(
+    phone: Annotated[str, typer.Option(help="The number, e.g. +13055550123.")],
+    state: Annotated[str | None, typer.Option(help="Two-letter state/province.")] = None,
+    at: Annotated[
+        str | None, typer.Option(help="ISO 8601 moment with offset (default: now).")
+    ] = None,
+    timezone: Annotated[str | None, typer.Option(help="The contact's IANA zone.")] = None,
+    location: Annotated[
+        str | None, typer.Option(help="GHL location id: apply that clinic's hours and lists.")
+    ] = None,
+    no_consent: Annotated[
+        bool, typer.Option("--no-consent", help="Assume no written consent and no inquiry.")
+    ] = False,
+) -> None:
+    """May this number be called at this moment? Prints the decision and its reasons."""
+    from datetime import UTC, datetime
+
+    import phonenumbers
+
+    from dentalvoice.compliance import service as compliance_service
+    from dentalvoice.leads.normalize import mask_phone
+    from dentalvoice.locations import service as location_service
+
+    settings = _settings()
+    try:
+        number = phonenumbers.parse(phone, "US")
+        if not phonenumbers.is_possible_number(number):
+            raise ValueError
+        e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    except (phonenumbers.NumberParseException, ValueError):
+        err.print("[red]--phone: not a phone number[/red]")
+        raise typer.Exit(2) from None
+    try:
+        moment = datetime.fromisoformat(at) if at else datetime.now(UTC)
+    except ValueError:
+        err.print("[red]--at: use ISO 8601 with an offset, e.g. 2026-11-24T10:15:00-05:00[/red]")
+        raise typer.Exit(2) from None
+    if moment.tzinfo is None:
+        err.print("[red]--at: give an offset or Z[/red]")
+        raise typer.Exit(2)
+
+    async def work(db: Database) -> Decision:
+        async with db.transaction() as session:
+            clinic = None
+            if location is not None:
+                clinic = await location_service.get_by_ghl_id(
+                    session=session, ghl_location_id=location
+                )
+                if clinic is None:
+                    err.print(f"[red]--location: no clinic with GHL location id {location}[/red]")
+                    raise typer.Exit(2)
+            return await compliance_service.check_phone(
+                session=session,
+                cipher=db.cipher,
+                phone_e164=e164,
+                at=moment,
+                state=state.upper() if state else None,
+                timezone=timezone,
+                location=clinic,
+                consent=not no_consent,
+            )
+
+    decision = _run(settings, work)
+    colour = {"allow": "green", "defer": "yellow", "block": "red"}[decision.kind.value]
+    out.print(f"{mask_phone(e164)} at {moment.isoformat()}: [{colour}]{decision.kind.value}[/]")
+    if decision.not_before is not None:
+        out.print(f"  not before: {decision.not_before.isoformat()}")
+    for reason in decision.reasons:
+        out.print(f"  reason: {reason}")
+    out.print(f"  zones: {', '.join(decision.zones) or '-'}")
+    out.print(f"  jurisdictions: {', '.join(decision.states) or '-'}")
+    out.print(f"  rules version: {decision.rules_version}")
 
 
 def _llm_client(settings: Settings) -> openai.AsyncOpenAI:

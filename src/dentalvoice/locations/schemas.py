@@ -35,6 +35,11 @@ class LocationOptions(BaseModel):
 
     consent_field_keys: list[str] | None = None
     require_consent: bool = True
+    # Evidence keys (as intake folds them) that must all be present and affirmative.
+    consent_required_keys: list[str] = Field(default_factory=lambda: ["consent"])
+    # Tighter attempt caps than the product's defaults (never looser).
+    max_attempts_24h: int | None = Field(default=None, ge=1, le=3)
+    max_attempts_14d: int | None = Field(default=None, ge=1, le=8)
 
 
 class LocationCreate(BaseModel):

@@ -1,0 +1,1 @@
+"""The compliance rules as versioned data files: rules.yaml, zones.yaml and area_codes.yaml."""
