@@ -163,3 +163,41 @@ async def client(
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as c,
     ):
         yield c
+
+
+@pytest.fixture
+def cli_env(
+    database_url: str, db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[dict[str, str]]:
+    """The environment of a `dentalvoice` command run in-process (`db` migrates and empties)."""
+    from dentalvoice import cli
+    from dentalvoice.config import get_settings
+
+    env = {
+        "DATABASE_URL": database_url,
+        "PHI_ENCRYPTION_KEY": TEST_PHI_KEY,
+        "GHL_WEBHOOK_SECRET": TEST_SECRET,
+        "DATA_DIR": str(tmp_path / "data"),
+        "LOG_LEVEL": "WARNING",
+    }
+    monkeypatch.chdir(tmp_path)  # away from any developer .env
+    for name in ("REDIS_URL", "PUBLIC_BASE_URL", "PHI_BLIND_INDEX_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    # Rich wraps tables to the terminal; CliRunner's is narrow.
+    monkeypatch.setattr(cli.out, "width", 250)
+    monkeypatch.setattr(cli.err, "width", 250)
+    get_settings.cache_clear()
+    yield env
+    get_settings.cache_clear()
+
+
+def invoke(*args: str, input: str | None = None) -> tuple[int, str]:
+    """Run `dentalvoice ARGS…` in-process; exit code and output."""
+    from typer.testing import CliRunner
+
+    from dentalvoice.cli import app
+
+    result = CliRunner().invoke(app, list(args), input=input)
+    return result.exit_code, result.output

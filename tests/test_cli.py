@@ -6,51 +6,15 @@ import asyncio
 import os
 import socket
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
-from typer.testing import CliRunner
 
-from dentalvoice import cli
-from dentalvoice.cli import app
 from dentalvoice.config import get_settings
-from dentalvoice.db import Database
 from tests import factories as f
-from tests.conftest import TEST_PHI_KEY, TEST_SECRET
-
-runner = CliRunner()
-
-
-@pytest.fixture
-def cli_env(
-    database_url: str, db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[dict[str, str]]:
-    # `db` migrates the database first and empties it afterwards.
-    env = {
-        "DATABASE_URL": database_url,
-        "PHI_ENCRYPTION_KEY": TEST_PHI_KEY,
-        "GHL_WEBHOOK_SECRET": TEST_SECRET,
-        "DATA_DIR": str(tmp_path / "data"),
-        "LOG_LEVEL": "WARNING",
-    }
-    monkeypatch.chdir(tmp_path)  # away from any developer .env
-    for name in ("REDIS_URL", "PUBLIC_BASE_URL", "PHI_BLIND_INDEX_KEY"):
-        monkeypatch.delenv(name, raising=False)
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    # Rich wraps tables to the terminal; CliRunner's is narrow.
-    monkeypatch.setattr(cli.out, "width", 250)
-    monkeypatch.setattr(cli.err, "width", 250)
-    get_settings.cache_clear()
-    yield env
-    get_settings.cache_clear()
-
-
-def invoke(*args: str) -> tuple[int, str]:
-    result = runner.invoke(app, list(args))
-    return result.exit_code, result.output
+from tests.conftest import TEST_SECRET, invoke
 
 
 def test_location_add_and_list(cli_env: dict[str, str]) -> None:
@@ -186,21 +150,22 @@ async def test_serve_receive_unroutable_then_add_location_and_replay(
 
 
 def test_chat_talks_and_shows_the_qualification(cli_env: dict[str, str]) -> None:
-    result = runner.invoke(
-        app,
-        ["chat", "--first-name", "Testina"],
+    code, out = invoke(
+        "chat",
+        "--first-name",
+        "Testina",
         input="Yes.\nYes, this is Testina.\nI need a cleaning.\nstop calling me\n",
     )
-    assert result.exit_code == 0, result.output
-    assert "AI assistant" in result.output
-    assert "treatment_interest" in result.output and "cleaning_checkup" in result.output
-    assert "MarkDoNotCall" in result.output
-    assert "opted_out" in result.output
+    assert code == 0, out
+    assert "AI assistant" in out
+    assert "treatment_interest" in out and "cleaning_checkup" in out
+    assert "MarkDoNotCall" in out
+    assert "opted_out" in out
 
 
 def test_chat_ends_on_end_of_input(cli_env: dict[str, str]) -> None:
-    result = runner.invoke(app, ["chat"], input="Yes.\n")
-    assert result.exit_code == 0, result.output
+    code, out = invoke("chat", input="Yes.\n")
+    assert code == 0, out
 
 
 def test_eval_exit_codes(cli_env: dict[str, str], tmp_path: Path) -> None:

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from dentalvoice.compliance.facts import Decision
     from dentalvoice.conversation.agent import CallContext, TurnEvent
     from dentalvoice.conversation.evaluation import EvalReport
+    from dentalvoice.conversation.factory import AgentKind
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 db_app = typer.Typer(no_args_is_help=True, help="Database migrations.")
@@ -374,6 +375,18 @@ def compliance_check(
     out.print(f"  rules version: {decision.rules_version}")
 
 
+def _agent_kind(settings: Settings, agent: str) -> tuple[AgentKind, openai.AsyncOpenAI | None]:
+    """The `--agent` option read, with an OpenAI client when the LLM agent is asked for."""
+    from dentalvoice.conversation.factory import AgentKind
+
+    try:
+        kind = AgentKind(agent)
+    except ValueError:
+        err.print("[red]--agent: use scripted or openai[/red]")
+        raise typer.Exit(2) from None
+    return kind, _llm_client(settings) if kind is AgentKind.OPENAI else None
+
+
 def _llm_client(settings: Settings) -> openai.AsyncOpenAI:
     import openai
 
@@ -432,15 +445,10 @@ def chat(
     from rich.panel import Panel
 
     from dentalvoice.conversation.agent import Do, Say
-    from dentalvoice.conversation.factory import AgentKind, build_agent
+    from dentalvoice.conversation.factory import build_agent
 
     settings = _settings()
-    try:
-        kind = AgentKind(agent)
-    except ValueError:
-        err.print("[red]--agent: use scripted or openai[/red]")
-        raise typer.Exit(2) from None
-    client = _llm_client(settings) if kind is AgentKind.OPENAI else None
+    kind, client = _agent_kind(settings, agent)
 
     async def talk() -> None:
         context = await _chat_context(settings, location, first_name)
@@ -485,15 +493,10 @@ def eval_scenarios(
     from dentalvoice.conversation.agent import Agent
     from dentalvoice.conversation.evaluation import print_report, run_paths
     from dentalvoice.conversation.evaluation.scenario import ScenarioError
-    from dentalvoice.conversation.factory import AgentKind, build_agent
+    from dentalvoice.conversation.factory import build_agent
 
     settings = _settings()
-    try:
-        kind = AgentKind(agent)
-    except ValueError:
-        err.print("[red]--agent: use scripted or openai[/red]")
-        raise typer.Exit(2) from None
-    client = _llm_client(settings) if kind is AgentKind.OPENAI else None
+    kind, client = _agent_kind(settings, agent)
 
     def factory(context: CallContext) -> Agent:
         return build_agent(

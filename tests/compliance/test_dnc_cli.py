@@ -2,52 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from dentalvoice import cli
-from dentalvoice.cli import app
-from dentalvoice.config import get_settings
-from dentalvoice.db import Database
-from tests.conftest import TEST_PHI_KEY, TEST_SECRET
-
-runner = CliRunner()
+from tests.conftest import invoke
 
 PHONE = "+13055550123"
 MASKED = "+1******0123"
-
-
-@pytest.fixture
-def cli_env(
-    database_url: str, db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[dict[str, str]]:
-    # As in tests/test_cli.py: `db` migrates the database first and empties it afterwards.
-    env = {
-        "DATABASE_URL": database_url,
-        "PHI_ENCRYPTION_KEY": TEST_PHI_KEY,
-        "GHL_WEBHOOK_SECRET": TEST_SECRET,
-        "DATA_DIR": str(tmp_path / "data"),
-        "LOG_LEVEL": "WARNING",
-    }
-    monkeypatch.chdir(tmp_path)
-    for name in ("REDIS_URL", "PUBLIC_BASE_URL", "PHI_BLIND_INDEX_KEY"):
-        monkeypatch.delenv(name, raising=False)
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setattr(cli.out, "width", 250)
-    monkeypatch.setattr(cli.err, "width", 250)
-    get_settings.cache_clear()
-    yield env
-    get_settings.cache_clear()
-
-
-def invoke(*args: str) -> tuple[int, str]:
-    result = runner.invoke(app, list(args))
-    return result.exit_code, result.output
 
 
 def add_clinic(ghl_id: str) -> None:

@@ -26,14 +26,21 @@ async def open_job(*, session: AsyncSession, lead_id: uuid.UUID) -> CallJob | No
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
-async def schedule_call(
-    *, session: AsyncSession, lead_id: uuid.UUID, location_id: uuid.UUID, due_at: datetime
+async def _open_or_new(
+    *, session: AsyncSession, lead_id: uuid.UUID, location_id: uuid.UUID
 ) -> CallJob:
-    """Make the lead's open job pending at `due_at`, creating it if there is none."""
     job = await open_job(session=session, lead_id=lead_id)
     if job is None:
         job = CallJob(lead_id=lead_id, location_id=location_id, attempts_made=0)
         session.add(job)
+    return job
+
+
+async def schedule_call(
+    *, session: AsyncSession, lead_id: uuid.UUID, location_id: uuid.UUID, due_at: datetime
+) -> CallJob:
+    """Make the lead's open job pending at `due_at`, creating it if there is none."""
+    job = await _open_or_new(session=session, lead_id=lead_id, location_id=location_id)
     job.status = JobStatus.PENDING
     job.due_at = due_at
     job.reason = None
@@ -45,10 +52,7 @@ async def block_calls(
     *, session: AsyncSession, lead_id: uuid.UUID, location_id: uuid.UUID, reason: str
 ) -> CallJob:
     """Record that the gate forbids calling the lead (kept open: a later update may lift it)."""
-    job = await open_job(session=session, lead_id=lead_id)
-    if job is None:
-        job = CallJob(lead_id=lead_id, location_id=location_id, attempts_made=0)
-        session.add(job)
+    job = await _open_or_new(session=session, lead_id=lead_id, location_id=location_id)
     job.status = JobStatus.BLOCKED
     job.due_at = None
     job.reason = reason[:200]
