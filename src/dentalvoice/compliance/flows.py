@@ -63,11 +63,19 @@ class ScheduleFirstCall:
             reason = ",".join(decision.reasons)
             if not event.do_not_call:
                 await dialer_service.block_calls(
-                    session=session, lead_id=lead.id, location_id=location.id, reason=reason
+                    session=session,
+                    lead_id=lead.id,
+                    location_id=location.id,
+                    reason=reason,
+                    new_lead=event.created,
                 )
             return ListenerReply(key="blocked", value=reason)
         due = now if decision.kind is DecisionKind.ALLOW else decision.not_before or now
         await dialer_service.schedule_call(
-            session=session, lead_id=lead.id, location_id=location.id, due_at=due
+            session=session,
+            lead_id=lead.id,
+            location_id=location.id,
+            due_at=due,
+            new_lead=event.created,
         )
         return ListenerReply(key="next_call_at", value=due.isoformat())

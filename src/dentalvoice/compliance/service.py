@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dentalvoice.compliance import dnc, registry
@@ -13,6 +13,7 @@ from dentalvoice.compliance.consent import consent_facts
 from dentalvoice.compliance.facts import ClinicPolicy, ConsentFacts, Decision, LeadFacts
 from dentalvoice.compliance.models import ComplianceDecision, DecisionPurpose
 from dentalvoice.compliance.policy import decide
+from dentalvoice.db.base import utcnow
 from dentalvoice.db.crypto import PhiCipher
 from dentalvoice.dialer.models import CallAttempt
 from dentalvoice.leads.models import Lead
@@ -113,23 +114,31 @@ async def record(
     lead_id: uuid.UUID | None,
     location_id: uuid.UUID | None,
     phone_hash: str | None,
-) -> ComplianceDecision:
-    """Store a decision with its inputs in the audit table."""
-    row = ComplianceDecision(
-        evaluated_at=at,
-        purpose=purpose,
-        lead_id=lead_id,
-        location_id=location_id,
-        phone_hash=phone_hash,
-        kind=decision.kind,
-        not_before=decision.not_before,
-        reasons=list(decision.reasons),
-        rules_version=decision.rules_version,
-        inputs=_inputs(facts, decision),
+) -> uuid.UUID:
+    """Store a decision with its inputs in the audit table; returns its id.
+
+    A Core insert: the gate runs inside every webhook's transaction, and the ORM's unit of
+    work costs more than the decision itself.
+    """
+    row_id = uuid.uuid4()
+    await session.execute(
+        insert(ComplianceDecision),
+        {
+            "id": row_id,
+            "decided_at": utcnow(),
+            "evaluated_at": at,
+            "purpose": purpose,
+            "lead_id": lead_id,
+            "location_id": location_id,
+            "phone_hash": phone_hash,
+            "kind": decision.kind,
+            "not_before": decision.not_before,
+            "reasons": list(decision.reasons),
+            "rules_version": decision.rules_version,
+            "inputs": _inputs(facts, decision),
+        },
     )
-    session.add(row)
-    await session.flush()
-    return row
+    return row_id
 
 
 async def decide_for_lead(

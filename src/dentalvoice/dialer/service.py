@@ -27,9 +27,10 @@ async def open_job(*, session: AsyncSession, lead_id: uuid.UUID) -> CallJob | No
 
 
 async def _open_or_new(
-    *, session: AsyncSession, lead_id: uuid.UUID, location_id: uuid.UUID
+    *, session: AsyncSession, lead_id: uuid.UUID, location_id: uuid.UUID, new_lead: bool
 ) -> CallJob:
-    job = await open_job(session=session, lead_id=lead_id)
+    # A lead created in this transaction has no job yet: no need to look for one.
+    job = None if new_lead else await open_job(session=session, lead_id=lead_id)
     if job is None:
         job = CallJob(lead_id=lead_id, location_id=location_id, attempts_made=0)
         session.add(job)
@@ -37,10 +38,17 @@ async def _open_or_new(
 
 
 async def schedule_call(
-    *, session: AsyncSession, lead_id: uuid.UUID, location_id: uuid.UUID, due_at: datetime
+    *,
+    session: AsyncSession,
+    lead_id: uuid.UUID,
+    location_id: uuid.UUID,
+    due_at: datetime,
+    new_lead: bool = False,
 ) -> CallJob:
     """Make the lead's open job pending at `due_at`, creating it if there is none."""
-    job = await _open_or_new(session=session, lead_id=lead_id, location_id=location_id)
+    job = await _open_or_new(
+        session=session, lead_id=lead_id, location_id=location_id, new_lead=new_lead
+    )
     job.status = JobStatus.PENDING
     job.due_at = due_at
     job.reason = None
@@ -49,10 +57,17 @@ async def schedule_call(
 
 
 async def block_calls(
-    *, session: AsyncSession, lead_id: uuid.UUID, location_id: uuid.UUID, reason: str
+    *,
+    session: AsyncSession,
+    lead_id: uuid.UUID,
+    location_id: uuid.UUID,
+    reason: str,
+    new_lead: bool = False,
 ) -> CallJob:
     """Record that the gate forbids calling the lead (kept open: a later update may lift it)."""
-    job = await _open_or_new(session=session, lead_id=lead_id, location_id=location_id)
+    job = await _open_or_new(
+        session=session, lead_id=lead_id, location_id=location_id, new_lead=new_lead
+    )
     job.status = JobStatus.BLOCKED
     job.due_at = None
     job.reason = reason[:200]
