@@ -219,3 +219,17 @@ def test_compliance_check_rejects_bad_input(cli_env: dict[str, str]) -> None:
     assert (
         invoke("compliance", "check", "--phone", f.PHONE_E164, "--at", "2026-11-24T10:00")[0] == 2
     )
+
+
+def test_llm_provider_openai_needs_a_key(
+    cli_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dentalvoice.config import get_settings
+
+    monkeypatch.setenv("LLM_PROVIDER", "openai")
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    get_settings.cache_clear()
+    code, out = invoke("chat", input="")
+    assert code == 2 and "OPENAI_API_KEY" in out
+    code, out = invoke("chat", "--agent", "scripted", input="")
+    assert code == 0, out

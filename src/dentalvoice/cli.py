@@ -375,12 +375,14 @@ def compliance_check(
     out.print(f"  rules version: {decision.rules_version}")
 
 
-def _agent_kind(settings: Settings, agent: str) -> tuple[AgentKind, openai.AsyncOpenAI | None]:
-    """The `--agent` option read, with an OpenAI client when the LLM agent is asked for."""
+def _agent_kind(
+    settings: Settings, agent: str | None
+) -> tuple[AgentKind, openai.AsyncOpenAI | None]:
+    """`--agent` (else `LLM_PROVIDER`), with an OpenAI client when the LLM agent is asked for."""
     from dentalvoice.conversation.factory import AgentKind
 
     try:
-        kind = AgentKind(agent)
+        kind = AgentKind(agent or settings.llm_provider)
     except ValueError:
         err.print("[red]--agent: use scripted or openai[/red]")
         raise typer.Exit(2) from None
@@ -438,7 +440,9 @@ def chat(
     location: Annotated[
         str | None, typer.Option(help="GHL location id of a clinic (default: a demo clinic).")
     ] = None,
-    agent: Annotated[str, typer.Option(help="scripted or openai.")] = "scripted",
+    agent: Annotated[
+        str | None, typer.Option(help="scripted or openai (default: LLM_PROVIDER).")
+    ] = None,
     first_name: Annotated[str, typer.Option(help="The lead's first name.")] = "Sam",
 ) -> None:
     """Talk to the agent by typing (an empty line is silence; Ctrl-D hangs up)."""
@@ -486,7 +490,9 @@ def chat(
 def eval_scenarios(
     paths: Annotated[list[Path], typer.Argument(help="Scenario files or directories.")],
     mode: Annotated[str, typer.Option(help="text (voice comes with the voice pipeline).")] = "text",
-    agent: Annotated[str, typer.Option(help="scripted or openai.")] = "scripted",
+    agent: Annotated[
+        str | None, typer.Option(help="scripted or openai (default: LLM_PROVIDER).")
+    ] = None,
     transcripts: Annotated[bool, typer.Option(help="Print each scenario's transcript.")] = False,
 ) -> None:
     """Run scenario files against the agent; per-scenario pass/fail and per-field accuracy."""
