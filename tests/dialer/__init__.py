@@ -1,0 +1,1 @@
+"""Tests of the dial worker, its claims and its limits."""
