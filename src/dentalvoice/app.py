@@ -16,22 +16,36 @@ from redis.asyncio import Redis
 from dentalvoice.compliance.flows import ScheduleFirstCall
 from dentalvoice.config import Settings, get_settings
 from dentalvoice.db import Database, open_database
+from dentalvoice.dialer.wake import WakeRelay
 from dentalvoice.leads.events import LeadListener
 from dentalvoice.leads.router import router as leads_router
-from dentalvoice.leads.service import IntakeConfig, IntakeService
+from dentalvoice.leads.service import IntakeConfig, IntakeResult, IntakeService
 from dentalvoice.leads.verification import SignatureKeys
 from dentalvoice.logging import configure_logging, describe_exception
+from dentalvoice.runtime import open_telephony
+from dentalvoice.telephony.media import HangUpWhenAnswered, MediaHandler
+from dentalvoice.telephony.router import router as twilio_router
 
 READY_TIMEOUT_S = 2.0
 
 
 def build_intake(
-    *, settings: Settings, db: Database, listeners: Sequence[LeadListener] | None = None
+    *,
+    settings: Settings,
+    db: Database,
+    listeners: Sequence[LeadListener] | None = None,
+    wake: WakeRelay | None = None,
 ) -> IntakeService:
     """The intake service for this process's settings and database.
 
     `listeners` default to the product's: the compliance gate, which schedules the first call.
+    With `wake`, a lead that got a call scheduled wakes the dialer once it is committed.
     """
+
+    async def wake_dialer(result: IntakeResult) -> None:
+        if wake is not None and "next_call_at" in result.extra:
+            await wake.notify()
+
     if listeners is None:
         listeners = [ScheduleFirstCall(cipher=db.cipher)]
     return IntakeService(
@@ -51,14 +65,27 @@ def build_intake(
             consent_keys=settings.consent_field_keys,
         ),
         listeners=listeners,
+        on_committed=wake_dialer if wake is not None else None,
     )
 
 
 def create_app(
-    settings: Settings | None = None, *, lead_listeners: Sequence[LeadListener] | None = None
+    settings: Settings | None = None,
+    *,
+    lead_listeners: Sequence[LeadListener] | None = None,
+    run_dialer: bool | None = None,
+    media_handler: MediaHandler | None = None,
 ) -> FastAPI:
-    """Build the app; resources are created when it starts, not here."""
+    """Build the app; resources are created when it starts, not here.
+
+    Args:
+        settings: The settings (read from the environment by default).
+        lead_listeners: What hears of stored leads (the compliance gate by default).
+        run_dialer: Run the dial worker in this process (DIALER_ENABLED by default).
+        media_handler: What runs an answered call's media stream.
+    """
     settings = settings or get_settings()
+    dial = settings.dialer_enabled if run_dialer is None else run_dialer
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -72,13 +99,21 @@ def create_app(
                 cipher_setup.generated_key_file,
             )
         redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+        telephony = open_telephony(settings=settings, db=db, redis=redis)
         app.state.settings = settings
         app.state.db = db
         app.state.redis = redis
-        app.state.intake = build_intake(settings=settings, db=db, listeners=lead_listeners)
+        app.state.telephony = telephony
+        app.state.callbacks = telephony.callbacks
+        app.state.media_handler = media_handler or HangUpWhenAnswered(signals=telephony.signals)
+        app.state.intake = build_intake(
+            settings=settings, db=db, listeners=lead_listeners, wake=telephony.wake
+        )
+        telephony.start(dial=dial)
         try:
             yield
         finally:
+            await telephony.aclose()
             if redis is not None:
                 await redis.aclose()
             await db.dispose()
@@ -92,6 +127,7 @@ def create_app(
         ),
     )
     app.include_router(leads_router)
+    app.include_router(twilio_router)
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:

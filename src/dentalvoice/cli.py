@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -112,6 +113,39 @@ def serve(
         log_config=None,
         proxy_headers=True,
     )
+
+
+@app.command()
+def worker() -> None:
+    """Run the dial worker alone (no HTTP): claim due calls, re-check the gate, dial.
+
+    Run as many as you like beside `serve` (set DIALER_ENABLED=false there to keep dialing
+    out of the web processes); with REDIS_URL they share calls-per-second and wake-ups.
+    """
+    from redis.asyncio import Redis
+
+    from dentalvoice.runtime import open_telephony
+
+    settings = _settings()
+    if not settings.twilio_configured:
+        err.print(
+            "[red]configuration error:[/red] the worker needs TWILIO_ACCOUNT_SID, "
+            "TWILIO_AUTH_TOKEN and PUBLIC_BASE_URL"
+        )
+        raise typer.Exit(2)
+
+    async def work(db: Database) -> None:
+        redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+        telephony = open_telephony(settings=settings, db=db, redis=redis)
+        try:
+            await telephony.run_worker()
+        finally:
+            await telephony.aclose()
+            if redis is not None:
+                await redis.aclose()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        _run(settings, work)
 
 
 @db_app.command("upgrade")

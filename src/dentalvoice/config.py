@@ -6,6 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
+import phonenumbers
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
@@ -87,6 +88,27 @@ class Settings(BaseSettings):
     webhook_max_body_bytes: Annotated[int, Field(ge=1024, le=16 * 1024 * 1024)] = 1024 * 1024
     consent_field_keys: Annotated[tuple[str, ...], NoDecode] = DEFAULT_CONSENT_KEYS
 
+    twilio_account_sid: str | None = Field(
+        default=None, pattern=r"^AC[0-9a-fA-F]{32}$", description="The Twilio account (AC…)."
+    )
+    twilio_auth_token: SecretStr | None = None
+    twilio_api_base_url: AnyHttpUrl | None = Field(
+        default=None, description="Send Twilio REST requests here instead (the emulator)."
+    )
+    twilio_from_number: str | None = Field(
+        default=None, description="Caller id for clinics without their own number (E.164)."
+    )
+    twilio_timeout_s: Annotated[float, Field(gt=0, le=60)] = 10.0
+    ring_timeout_s: Annotated[int, Field(ge=5, le=60)] = 25
+
+    dialer_enabled: bool = Field(
+        default=True, description="Run the dial worker inside `serve` (needs Twilio settings)."
+    )
+    dialer_calls_per_second: Annotated[float, Field(gt=0, le=100)] = 1.0
+    dialer_location_concurrency: Annotated[int, Field(ge=1, le=100)] = 2
+    dialer_lease_s: Annotated[int, Field(ge=5, le=3600)] = 60
+    dialer_batch: Annotated[int, Field(ge=1, le=500)] = 20
+
     llm_provider: Literal["scripted", "openai"] = "scripted"
     openai_api_key: SecretStr | None = None
     openai_model: str = "gpt-4o"
@@ -107,6 +129,19 @@ class Settings(BaseSettings):
         if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
             raise ValueError("use sqlite+aiosqlite:///PATH or postgresql+asyncpg://USER@HOST/DB")
         return value
+
+    @field_validator("twilio_from_number")
+    @classmethod
+    def _e164(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            number = phonenumbers.parse(value, None)
+        except phonenumbers.NumberParseException as exc:
+            raise ValueError("must be an E.164 number such as +13055550123") from exc
+        if not phonenumbers.is_valid_number(number):
+            raise ValueError("not a valid phone number")
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
     @field_validator("ghl_webhook_ed25519_public_key")
     @classmethod
@@ -145,6 +180,11 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'dentalvoice.db').as_posix()}"
+
+    @property
+    def twilio_configured(self) -> bool:
+        """Whether calls can be placed: an account, its token and a public URL for callbacks."""
+        return bool(self.twilio_account_sid and self.twilio_auth_token and self.public_base_url)
 
     @property
     def is_sqlite(self) -> bool:

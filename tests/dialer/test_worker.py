@@ -14,9 +14,12 @@ from sqlalchemy import select, update
 from dentalvoice.compliance import dnc
 from dentalvoice.compliance.models import DncScope, DncSource
 from dentalvoice.db import Database
-from dentalvoice.dialer.limits import CallsPerSecond, ConcurrencyLimits
+from dentalvoice.dialer.limits import CallsPerSecond
 from dentalvoice.dialer.models import AttemptStatus, CallAttempt, CallJob, JobStatus
-from dentalvoice.dialer.worker import BUSY_CLINIC_DELAY, DIAL_ERROR_BACKOFF, DialWorker
+from dentalvoice.dialer.retry import dial_error_backoff
+from dentalvoice.dialer.worker import BUSY_CLINIC_DELAY, CALL_GIVE_UP, DialWorker
+from dentalvoice.locations.models import Location
+from dentalvoice.telephony.errors import TwilioError
 from tests.compliance.test_flows import MORNING, NIGHT
 from tests.dialer.test_claim import Clock, add_jobs, add_location, job, phone
 
@@ -34,6 +37,7 @@ class FakeDialer:
     """Records every call; fails when told to; sets `called` after each call."""
 
     fail: bool = False
+    error: Exception | None = None
     calls: list[Call] = field(default_factory=list)
     called: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -50,9 +54,14 @@ class FakeDialer:
         self.calls.append(Call(attempt_id, idempotency_key, to, lead_id))
         self.called.set()
         await asyncio.sleep(0)  # let sibling dials interleave, as real I/O would
+        if self.error is not None:
+            raise self.error
         if self.fail:
             raise RuntimeError("twilio said no")
         return f"CA{attempt_id.hex}"
+
+
+LEASE = timedelta(seconds=0.2)
 
 
 def fast_cps() -> CallsPerSecond:
@@ -71,7 +80,8 @@ def worker(
         worker_id=name,
         cps=fast_cps(),
         clock=clock,
-        lease=timedelta(seconds=0.2),
+        lease=LEASE,
+        cps_rate=1000.0,
         **kwargs,  # type: ignore[arg-type]
     )
 
@@ -81,7 +91,38 @@ async def attempts(db: Database) -> list[CallAttempt]:
         return list((await session.execute(select(CallAttempt))).scalars())
 
 
-async def test_a_due_job_is_dialed_once_and_done(db: Database) -> None:
+async def add_live_attempt(
+    db: Database, location_id: uuid.UUID, job_id: uuid.UUID | None, **values: Any
+) -> uuid.UUID:
+    """An attempt of the clinic that is still ringing (it holds a concurrency slot)."""
+    async with db.transaction() as session:
+        lead_id = None
+        if job_id is not None:
+            lead_id = (await session.get_one(CallJob, job_id)).lead_id
+        else:
+            lead_id = (await session.execute(select(CallJob.lead_id).limit(1))).scalar_one()
+        attempt_id = uuid.uuid4()
+        fields: dict[str, Any] = {
+            "status": AttemptStatus.RINGING,
+            "started_at": MORNING - timedelta(minutes=1),
+            "twilio_call_sid": f"CA{attempt_id.hex}",
+        }
+        fields.update(values)
+        session.add(
+            CallAttempt(
+                id=attempt_id,
+                job_id=job_id,
+                lead_id=lead_id,
+                location_id=location_id,
+                phone_hash="x" * 64,
+                idempotency_key=attempt_id.hex,
+                **fields,
+            )
+        )
+    return attempt_id
+
+
+async def test_a_due_job_is_dialed_once_and_waits_for_its_call(db: Database) -> None:
     location_id = await add_location(db)
     (job_id,) = await add_jobs(db, location_id, MORNING)
     dialer = FakeDialer()
@@ -101,7 +142,8 @@ async def test_a_due_job_is_dialed_once_and_done(db: Database) -> None:
     )
     assert attempt.job_id == job_id and attempt.started_at == MORNING
     row = await job(db, job_id)
-    assert (row.status, row.attempts_made, row.claimed_by) == (JobStatus.DONE, 1, None)
+    assert (row.status, row.attempts_made, row.claimed_by) == (JobStatus.CALLING, 1, None)
+    assert row.lease_until == MORNING + CALL_GIVE_UP
 
 
 async def test_a_job_not_yet_due_is_left_alone(db: Database) -> None:
@@ -151,85 +193,47 @@ async def test_a_dnc_added_after_scheduling_blocks_the_dial(db: Database) -> Non
 async def test_a_clinic_at_its_concurrency_limit_waits(db: Database) -> None:
     location_id = await add_location(db)
     (job_id,) = await add_jobs(db, location_id, MORNING)
-    limits = ConcurrencyLimits()
-    # Two calls of this clinic are in progress elsewhere in the process.
-    assert limits.try_acquire(location_id, 2) and limits.try_acquire(location_id, 2)
+    # Two calls of this clinic are ringing (placed by any worker, in any process).
+    live = [await add_live_attempt(db, location_id, None) for _ in range(2)]
     dialer = FakeDialer()
     clock = Clock(MORNING)
-    w = worker(db, dialer, clock, limits=limits, per_location_concurrency=2)
+    w = worker(db, dialer, clock, per_location_concurrency=2)
 
     assert await w.run_once() == 1
     row = await job(db, job_id)
     assert dialer.calls == []
-    assert (row.status, row.due_at) == (JobStatus.PENDING, MORNING + BUSY_CLINIC_DELAY)
+    assert (row.status, row.due_at, row.reason) == (
+        JobStatus.PENDING,
+        MORNING + BUSY_CLINIC_DELAY,
+        "busy",
+    )
 
-    limits.release(location_id)
+    async with db.transaction() as session:
+        await session.execute(
+            update(CallAttempt)
+            .where(CallAttempt.id == live[0])
+            .values(status=AttemptStatus.COMPLETED)
+        )
     clock.now = MORNING + BUSY_CLINIC_DELAY
     assert await w.run_once() == 1
-    assert len(dialer.calls) == 1 and (await job(db, job_id)).status is JobStatus.DONE
-    assert limits.active(location_id) == 1  # the dial's own slot was given back
+    assert len(dialer.calls) == 1 and (await job(db, job_id)).status is JobStatus.CALLING
 
 
-class RefusalLimits(ConcurrencyLimits):
-    """Counts refusals, and says when `expected` of them happened."""
-
-    def __init__(self, expected: int) -> None:
-        super().__init__()
-        self.expected = expected
-        self.refusals = 0
-        self.all_refused = asyncio.Event()
-
-    def try_acquire(self, location_id: uuid.UUID, limit: int) -> bool:
-        taken = super().try_acquire(location_id, limit)
-        if not taken:
-            self.refusals += 1
-            if self.refusals == self.expected:
-                self.all_refused.set()
-        return taken
-
-
-@dataclass
-class HeldDialer(FakeDialer):
-    """Keeps each call in flight until `release` is set."""
-
-    release: asyncio.Event = field(default_factory=asyncio.Event)
-
-    async def place_call(
-        self,
-        *,
-        attempt_id: uuid.UUID,
-        idempotency_key: str,
-        to: str,
-        from_: str | None,
-        lead_id: uuid.UUID,
-        location_id: uuid.UUID,
-    ) -> str:
-        await self.release.wait()
-        return await super().place_call(
-            attempt_id=attempt_id,
-            idempotency_key=idempotency_key,
-            to=to,
-            from_=from_,
-            lead_id=lead_id,
-            location_id=location_id,
-        )
-
-
-async def test_one_clinic_never_has_more_dials_in_flight_than_its_limit(db: Database) -> None:
+async def test_a_clinic_option_overrides_the_concurrency_default(db: Database) -> None:
     location_id = await add_location(db)
+    async with db.transaction() as session:
+        location = await session.get_one(Location, location_id)
+        location.options = {**(location.options or {}), "max_concurrent_calls": 1}
     await add_jobs(db, location_id, MORNING, count=3)
-    limits = RefusalLimits(expected=2)
-    dialer = HeldDialer(release=limits.all_refused)
-    w = worker(db, dialer, Clock(MORNING), limits=limits, per_location_concurrency=1)
+    dialer = FakeDialer()
 
-    async with asyncio.timeout(5):
-        assert await w.run_once() == 3
+    assert await worker(db, dialer, Clock(MORNING), per_location_concurrency=5).run_once() == 3
 
-    assert len(dialer.calls) == 1 and limits.active(location_id) == 0
+    assert len(dialer.calls) == 1
     async with db.reader() as session:
         rows = list((await session.execute(select(CallJob))).scalars())
     assert sorted((r.status, r.reason) for r in rows) == [
-        (JobStatus.DONE, None),
+        (JobStatus.CALLING, None),
         (JobStatus.PENDING, "busy"),
         (JobStatus.PENDING, "busy"),
     ]
@@ -243,13 +247,78 @@ async def test_a_dialer_failure_fails_the_attempt_and_retries_later(db: Database
     assert await worker(db, dialer, Clock(MORNING)).run_once() == 1
 
     (attempt,) = await attempts(db)
-    assert (attempt.status, attempt.twilio_call_sid) == (AttemptStatus.FAILED, None)
+    assert (attempt.status, attempt.twilio_call_sid, attempt.outcome) == (
+        AttemptStatus.FAILED,
+        None,
+        "dial_error",
+    )
     row = await job(db, job_id)
     assert (row.status, row.due_at, row.attempts_made) == (
         JobStatus.PENDING,
-        MORNING + DIAL_ERROR_BACKOFF,
+        MORNING + dial_error_backoff(kind="error", failures=1),
         0,
     )
+
+
+async def test_an_invalid_number_blocks_the_job(db: Database) -> None:
+    location_id = await add_location(db)
+    (job_id,) = await add_jobs(db, location_id, MORNING)
+    dialer = FakeDialer(error=TwilioError(outcome="invalid_number", code=21211, status=400))
+
+    assert await worker(db, dialer, Clock(MORNING)).run_once() == 1
+
+    (attempt,) = await attempts(db)
+    assert (attempt.status, attempt.outcome, attempt.error_code) == (
+        AttemptStatus.FAILED,
+        "invalid_number",
+        21211,
+    )
+    row = await job(db, job_id)
+    assert (row.status, row.reason, row.due_at) == (JobStatus.BLOCKED, "invalid_number", None)
+
+
+async def test_a_rate_limited_dial_backs_off_briefly_and_grows(db: Database) -> None:
+    location_id = await add_location(db)
+    (job_id,) = await add_jobs(db, location_id, MORNING)
+    dialer = FakeDialer(error=TwilioError(outcome="rate_limited", code=20429, status=429))
+    clock = Clock(MORNING)
+    w = worker(db, dialer, clock)
+
+    assert await w.run_once() == 1
+    first = (await job(db, job_id)).due_at
+    assert first == MORNING + timedelta(seconds=2)
+    clock.now = first
+    assert await w.run_once() == 1
+
+    row = await job(db, job_id)
+    assert (row.status, row.reason) == (JobStatus.PENDING, "dial_error:rate_limited")
+    assert row.due_at == first + timedelta(seconds=4)
+    assert len(dialer.calls) == 2
+
+
+async def test_an_unanswered_dial_request_waits_for_callbacks_before_redialing(
+    db: Database,
+) -> None:
+    location_id = await add_location(db)
+    (job_id,) = await add_jobs(db, location_id, MORNING)
+    # A timeout: Twilio may or may not have accepted the call.
+    dialer = FakeDialer(error=TwilioError(outcome="unavailable"))
+    clock = Clock(MORNING)
+    w = worker(db, dialer, clock)
+
+    assert await w.run_once() == 1
+    (attempt,) = await attempts(db)
+    assert (attempt.status, attempt.outcome) == (AttemptStatus.QUEUED, "dial_unknown")
+    row = await job(db, job_id)
+    assert (row.status, row.due_at) == (JobStatus.PENDING, MORNING + LEASE)
+
+    # No callback came within the lease: the call never existed, so it is dialed again.
+    dialer.error = None
+    clock.now = MORNING + LEASE
+    assert await w.run_once() == 1
+    first, second = sorted(await attempts(db), key=lambda a: a.started_at)
+    assert (first.status, first.outcome) == (AttemptStatus.FAILED, "not_placed")
+    assert second.status is AttemptStatus.RINGING and len(dialer.calls) == 2
 
 
 async def test_an_expired_lease_is_recovered_and_dialed_once(db: Database) -> None:
@@ -272,44 +341,102 @@ async def test_an_expired_lease_is_recovered_and_dialed_once(db: Database) -> No
     assert await w.run_once() == 0
 
     assert len(dialer.calls) == 1
-    assert (await job(db, job_id)).status is JobStatus.DONE
+    assert (await job(db, job_id)).status is JobStatus.CALLING
 
 
-async def test_a_queued_attempt_without_sid_is_never_redialed(db: Database) -> None:
-    location_id = await add_location(db)
-    (job_id,) = await add_jobs(db, location_id, MORNING)
-    clock = Clock(MORNING)
-    # The first holder recorded its attempt and died before it stored a SID.
+async def _crashed_holder(db: Database, job_id: uuid.UUID, location_id: uuid.UUID, **values: Any):
     async with db.transaction() as session:
         await session.execute(
             update(CallJob)
             .where(CallJob.id == job_id)
             .values(status=JobStatus.CLAIMED, claimed_by="crashed", lease_until=MORNING)
         )
-        lead_id = (await session.get_one(CallJob, job_id)).lead_id
-        attempt_id = uuid.uuid4()
-        session.add(
-            CallAttempt(
-                id=attempt_id,
-                job_id=job_id,
-                lead_id=lead_id,
-                location_id=location_id,
-                phone_hash="x" * 64,
-                started_at=MORNING - timedelta(seconds=1),
-                status=AttemptStatus.QUEUED,
-                idempotency_key=attempt_id.hex,
-            )
-        )
-    dialer = FakeDialer()
-    clock.now = MORNING + timedelta(seconds=1)
+    return await add_live_attempt(db, location_id, job_id, **values)
 
-    assert await worker(db, dialer, clock, name="next").run_once() == 1
+
+async def test_a_dial_that_reached_twilio_is_adopted_not_redialed(db: Database) -> None:
+    location_id = await add_location(db)
+    (job_id,) = await add_jobs(db, location_id, MORNING)
+    # The holder died after Twilio accepted the call; its `initiated` callback stored the SID.
+    attempt_id = await _crashed_holder(
+        db, job_id, location_id, started_at=MORNING - timedelta(seconds=1)
+    )
+    dialer = FakeDialer()
+
+    assert await worker(db, dialer, Clock(MORNING + timedelta(seconds=1))).run_once() == 1
 
     assert dialer.calls == []
-    (attempt,) = await attempts(db)
-    assert (attempt.status, attempt.outcome) == (AttemptStatus.FAILED, "unknown")
     row = await job(db, job_id)
-    assert (row.status, row.reason) == (JobStatus.DONE, "dial_outcome_unknown")
+    assert (row.status, row.reason) == (JobStatus.CALLING, "adopted")
+    assert row.lease_until == MORNING - timedelta(seconds=1) + CALL_GIVE_UP
+    (attempt,) = await attempts(db)
+    assert attempt.id == attempt_id and attempt.status is AttemptStatus.RINGING
+
+
+async def test_a_recorded_attempt_that_never_reached_twilio_is_redialed_after_the_lease(
+    db: Database,
+) -> None:
+    location_id = await add_location(db)
+    (job_id,) = await add_jobs(db, location_id, MORNING)
+    # The holder recorded its attempt and died before dialing: no SID, no callback.
+    await _crashed_holder(
+        db,
+        job_id,
+        location_id,
+        status=AttemptStatus.QUEUED,
+        twilio_call_sid=None,
+        started_at=MORNING - timedelta(seconds=1),
+    )
+    dialer = FakeDialer()
+
+    assert await worker(db, dialer, Clock(MORNING + timedelta(seconds=1))).run_once() == 1
+
+    assert len(dialer.calls) == 1
+    old, new = sorted(await attempts(db), key=lambda a: a.started_at)
+    assert (old.status, old.outcome) == (AttemptStatus.FAILED, "not_placed")
+    assert new.status is AttemptStatus.RINGING
+    assert (await job(db, job_id)).status is JobStatus.CALLING
+
+
+async def test_a_call_whose_final_callback_never_came_is_lost_and_retried(db: Database) -> None:
+    location_id = await add_location(db)
+    (job_id,) = await add_jobs(db, location_id, MORNING)
+    dialer = FakeDialer()
+    clock = Clock(MORNING)
+    w = worker(db, dialer, clock)
+    assert await w.run_once() == 1
+
+    clock.now = MORNING + CALL_GIVE_UP + timedelta(seconds=1)
+    assert await w.run_once() == 1
+
+    (attempt,) = await attempts(db)
+    assert (attempt.status, attempt.outcome) == (AttemptStatus.FAILED, "lost")
+    row = await job(db, job_id)
+    assert (row.status, row.reason) == (JobStatus.PENDING, "lost")
+    assert row.due_at == clock.now + timedelta(minutes=10)
+    assert len(dialer.calls) == 1
+
+
+async def test_a_job_taken_over_during_the_cps_wait_is_not_dialed(db: Database) -> None:
+    location_id = await add_location(db)
+    (job_id,) = await add_jobs(db, location_id, MORNING)
+
+    class StolenDuringWait(CallsPerSecond):
+        async def acquire(self) -> None:
+            async with db.transaction() as session:
+                await session.execute(
+                    update(CallJob).where(CallJob.id == job_id).values(claimed_by="other")
+                )
+
+    dialer = FakeDialer()
+    w = DialWorker(
+        db=db, dialer=dialer, worker_id="slow", cps=StolenDuringWait(), clock=Clock(MORNING)
+    )
+
+    assert await w.run_once() == 1
+
+    assert dialer.calls == [] and await attempts(db) == []
+    assert (await job(db, job_id)).claimed_by == "other"
 
 
 async def test_two_workers_racing_dial_each_job_exactly_once(db: Database) -> None:
@@ -338,7 +465,7 @@ async def test_two_workers_racing_dial_each_job_exactly_once(db: Database) -> No
     assert len(await attempts(db)) == 200
     async with db.reader() as session:
         statuses = set((await session.execute(select(CallJob.status))).scalars())
-    assert statuses == {JobStatus.DONE}
+    assert statuses == {JobStatus.CALLING}
 
 
 class ObservedWorker(DialWorker):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dentalvoice.compliance import dnc, registry
@@ -19,6 +19,9 @@ from dentalvoice.dialer.models import CallAttempt
 from dentalvoice.leads.models import Lead
 from dentalvoice.locations.models import Location
 from dentalvoice.locations.service import options_of
+
+# Attempt outcomes that prove the phone never rang (see dialer.retry.Outcome).
+NEVER_RANG = ("dial_error", "not_placed", "invalid_number", "geo_permission")
 
 # The longest attempt-cap window any rule uses; older attempts never matter.
 ATTEMPT_LOOKBACK = timedelta(days=14)
@@ -45,7 +48,10 @@ async def attempts_for(
     """When this number was dialed since `since` (for any lead of any clinic)."""
     rows = await session.execute(
         select(CallAttempt.started_at).where(
-            CallAttempt.phone_hash == phone_hash, CallAttempt.started_at >= since
+            CallAttempt.phone_hash == phone_hash,
+            CallAttempt.started_at >= since,
+            # A dial Twilio refused never rang the phone; an unknown outcome still counts.
+            or_(CallAttempt.outcome.is_(None), CallAttempt.outcome.not_in(NEVER_RANG)),
         )
     )
     return list(rows.scalars())

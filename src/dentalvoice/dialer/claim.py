@@ -14,6 +14,8 @@ from dentalvoice.db.base import utcnow
 from dentalvoice.db.engine import Database
 from dentalvoice.dialer.models import CallJob, JobStatus
 
+_LEASED = (JobStatus.CLAIMED, JobStatus.CALLING)
+
 
 @dataclass(frozen=True, slots=True)
 class ClaimedJob:
@@ -27,9 +29,10 @@ class ClaimedJob:
 
 def _claimable(now: datetime) -> ColumnElement[bool]:
     # An expired lease means its worker died or stalled: the job is fair game again.
+    # A CALLING job past its give-up time lost its final callback: it is looked at again.
     return or_(
         and_(CallJob.status == JobStatus.PENDING, CallJob.due_at <= now),
-        and_(CallJob.status == JobStatus.CLAIMED, CallJob.lease_until < now),
+        and_(CallJob.status.in_(_LEASED), CallJob.lease_until < now),
     )
 
 
@@ -95,6 +98,7 @@ async def finish_in(
     due_at: datetime | None = None,
     reason: str | None = None,
     count_attempt: bool = False,
+    lease_until: datetime | None = None,
 ) -> bool:
     """`finish` inside the caller's transaction (so it commits with the caller's other writes).
 
@@ -106,6 +110,7 @@ async def finish_in(
         due_at: The new due time (for `PENDING`); `None` clears it.
         reason: Why (stored, at most 200 characters; never PHI).
         count_attempt: Add one to `attempts_made`.
+        lease_until: For `CALLING`, when to give up waiting for the call's final callback.
 
     Returns:
         Whether the job was still this worker's and was updated.
@@ -121,7 +126,7 @@ async def finish_in(
             status=status,
             due_at=due_at,
             reason=reason[:200] if reason is not None else None,
-            lease_until=None,
+            lease_until=lease_until,
             claimed_by=None,
             attempts_made=CallJob.attempts_made + (1 if count_attempt else 0),
             updated_at=utcnow(),
@@ -180,7 +185,7 @@ async def next_due_at(*, db: Database) -> datetime | None:
             select(func.min(CallJob.due_at)).where(CallJob.status == JobStatus.PENDING)
         )
         leased = await session.scalar(
-            select(func.min(CallJob.lease_until)).where(CallJob.status == JobStatus.CLAIMED)
+            select(func.min(CallJob.lease_until)).where(CallJob.status.in_(_LEASED))
         )
     moments = [m for m in (pending, leased) if m is not None]
     return min(moments) if moments else None

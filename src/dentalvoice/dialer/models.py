@@ -18,6 +18,7 @@ class JobStatus(enum.StrEnum):
 
     PENDING = "pending"  # waiting for due_at
     CLAIMED = "claimed"  # a worker holds it until lease_until
+    CALLING = "calling"  # dialed; status callbacks decide what comes next (lease_until: give-up)
     DONE = "done"  # a terminal outcome was reached
     BLOCKED = "blocked"  # the gate said never (reason says why)
     CANCELLED = "cancelled"  # DND, opt-out or an operator stopped it
@@ -69,5 +70,13 @@ class CallAttempt(IdMixin, Base):
     twilio_call_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
     outcome: Mapped[str | None] = mapped_column(String(32))
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    answered_by: Mapped[str | None] = mapped_column(String(32))
+    duration_s: Mapped[int | None] = mapped_column()
+    error_code: Mapped[int | None] = mapped_column()
+    stream_sid: Mapped[str | None] = mapped_column(String(64))
+    stream_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    stream_ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    voicemail_left_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (Index("ix_call_attempt_phone_hash_started_at", "phone_hash", "started_at"),)

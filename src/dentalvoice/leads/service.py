@@ -10,7 +10,7 @@ transaction, which keeps it short: on PostgreSQL a new lead takes four statement
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -132,11 +132,15 @@ class IntakeService:
         cipher: PhiCipher,
         config: IntakeConfig,
         listeners: Sequence[LeadListener] = (),
+        on_committed: Callable[[IntakeResult], Awaitable[None]] | None = None,
     ) -> None:
         self.db = db
         self.cipher = cipher
         self.config = config
         self.listeners = list(listeners)
+        # Runs after the lead's transaction committed (e.g. to wake the dialer): what it
+        # reacts to is then visible to every other connection.
+        self.on_committed = on_committed
         self.locations = LocationDirectory(db)
         self._sql = _Statements(is_sqlite=db.is_sqlite)
 
@@ -266,6 +270,11 @@ class IntakeService:
                 if inserted.scalar_one_or_none() is None:
                     return await self._duplicate(session=session, dedupe_key=event.dedupe_key)
                 result = await self._write_lead(session=session, event_id=event_id, plan=plan)
+            if self.on_committed is not None:
+                try:
+                    await self.on_committed(result)
+                except Exception as exc:  # noqa: BLE001 - the lead is stored; say so anyway
+                    logger.error("intake on_committed failed: {}", describe_exception(exc))
         except (OperationalError, DBAPIError, OSError):
             raise
         except Exception as exc:
@@ -504,6 +513,11 @@ class IntakeService:
                     )
                 )
                 result = await self._write_lead(session=session, event_id=event_id, plan=plan)
+            if self.on_committed is not None:
+                try:
+                    await self.on_committed(result)
+                except Exception as exc:  # noqa: BLE001 - the lead is stored; say so anyway
+                    logger.error("intake on_committed failed: {}", describe_exception(exc))
         except (OperationalError, DBAPIError, OSError):
             raise
         except Exception as exc:

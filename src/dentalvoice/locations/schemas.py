@@ -40,6 +40,14 @@ class LocationOptions(BaseModel):
     # Tighter attempt caps than the product's defaults (never looser).
     max_attempts_24h: int | None = Field(default=None, ge=1, le=3)
     max_attempts_14d: int | None = Field(default=None, ge=1, le=8)
+    # Redial after an unanswered attempt: these delays for the first ones, then the next
+    # lawful morning, until `max_call_attempts` dials were made (the gate's caps still apply).
+    retry_delays_minutes: list[Annotated[int, Field(ge=1, le=24 * 60)]] = Field(
+        default_factory=lambda: [10, 120], max_length=5
+    )
+    max_call_attempts: int = Field(default=5, ge=1, le=8)
+    # Calls this clinic may have ringing or in progress at once (None: the process default).
+    max_concurrent_calls: int | None = Field(default=None, ge=1, le=50)
 
 
 class LocationCreate(BaseModel):

@@ -1,0 +1,152 @@
+"""The process's long-lived calling parts, built from settings: shared by `serve` and `worker`.
+
+One Twilio client, the calls-per-second limiter (Redis when configured), the wake relay and the
+dial worker. Everything is created inside the running event loop and closed by `aclose`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from loguru import logger
+from redis.asyncio import Redis
+
+from dentalvoice.config import Settings
+from dentalvoice.db.engine import Database
+from dentalvoice.dialer.limits import CallsPerSecond, CpsLimiter, RedisCallsPerSecond
+from dentalvoice.dialer.wake import WakeRelay
+from dentalvoice.dialer.worker import DialWorker
+from dentalvoice.sessions.signals import CallSignals
+from dentalvoice.sessions.store import SessionStore, build_session_store
+from dentalvoice.telephony.callbacks import Callbacks
+from dentalvoice.telephony.client import TwilioClient
+from dentalvoice.telephony.control import CallControl
+from dentalvoice.telephony.dialer import TwilioDialer
+from dentalvoice.telephony.urls import CallbackUrls
+
+
+def worker_name() -> str:
+    """This process's name in `call_job.claimed_by`: host and pid (unique among live workers)."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}"
+
+
+@dataclass
+class Telephony:
+    """Calling resources of one process (some absent when Twilio is not configured)."""
+
+    settings: Settings
+    db: Database
+    redis: Redis | None
+    sessions: SessionStore
+    signals: CallSignals
+    wake: WakeRelay
+    callbacks: Callbacks | None = None
+    client: TwilioClient | None = None
+    worker: DialWorker | None = None
+    _stop: asyncio.Event = field(default_factory=asyncio.Event)
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    def start(self, *, dial: bool) -> None:
+        """Start the background loops: the wake listener, and the worker when `dial`.
+
+        Args:
+            dial: Run the dial worker in this process.
+        """
+        if self.redis is not None:
+            self._tasks.append(asyncio.create_task(self.wake.listen(self._stop)))
+        if dial and self.worker is not None:
+            self._tasks.append(asyncio.create_task(self.worker.run(self._stop, self.wake.event)))
+            logger.info("dial worker started")
+
+    async def run_worker(self) -> None:
+        """Run the worker in the foreground until cancelled (`dentalvoice worker`)."""
+        if self.worker is None:
+            raise RuntimeError(
+                "the worker needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, PUBLIC_BASE_URL"
+            )
+        self.start(dial=True)
+        await asyncio.gather(*self._tasks)
+
+    async def aclose(self) -> None:
+        """Stop the loops (the current dial round finishes) and close the clients."""
+        self._stop.set()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self.client is not None:
+            await self.client.close()
+        await self.sessions.close()
+
+
+def cps_limiter(settings: Settings, redis: Redis | None) -> CpsLimiter:
+    """The account's calls-per-second limiter: shared in Redis when there is one."""
+    if redis is not None:
+        return RedisCallsPerSecond(redis, settings.dialer_calls_per_second)
+    return CallsPerSecond(settings.dialer_calls_per_second)
+
+
+def open_telephony(*, settings: Settings, db: Database, redis: Redis | None) -> Telephony:
+    """Build the process's calling parts; call inside the running event loop.
+
+    Without Twilio settings, callbacks cannot be verified and no call is placed: leads are
+    still taken in and scheduled, and a warning says why nothing is dialed.
+    """
+    signals = CallSignals()
+    wake = WakeRelay(redis)
+    telephony = Telephony(
+        settings=settings,
+        db=db,
+        redis=redis,
+        sessions=build_session_store(settings.redis_url),
+        signals=signals,
+        wake=wake,
+    )
+    if not settings.twilio_configured:
+        logger.warning(
+            "Twilio is not configured (TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, PUBLIC_BASE_URL): "
+            "leads are scheduled but no call is placed"
+        )
+        return telephony
+    assert settings.twilio_account_sid and settings.twilio_auth_token and settings.public_base_url
+    urls = CallbackUrls.from_base(str(settings.public_base_url))
+    client = TwilioClient(
+        account_sid=settings.twilio_account_sid,
+        auth_token=settings.twilio_auth_token.get_secret_value(),
+        api_base_url=str(settings.twilio_api_base_url) if settings.twilio_api_base_url else None,
+        timeout_s=settings.twilio_timeout_s,
+    )
+    telephony.client = client
+    telephony.callbacks = Callbacks(
+        db=db,
+        auth_token=settings.twilio_auth_token.get_secret_value(),
+        urls=urls,
+        sessions=telephony.sessions,
+        signals=signals,
+        control=CallControl(client=client),
+        wake=wake,
+    )
+    telephony.worker = DialWorker(
+        db=db,
+        dialer=TwilioDialer(
+            client=client,
+            urls=urls,
+            default_from=settings.twilio_from_number,
+            ring_timeout_s=settings.ring_timeout_s,
+        ),
+        worker_id=worker_name(),
+        cps=cps_limiter(settings, redis),
+        lease=_seconds(settings.dialer_lease_s),
+        per_location_concurrency=settings.dialer_location_concurrency,
+        batch=settings.dialer_batch,
+        cps_rate=settings.dialer_calls_per_second,
+    )
+    return telephony
+
+
+def _seconds(value: int) -> timedelta:
+    return timedelta(seconds=value)
