@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from dentalvoice.config import get_settings
+from dentalvoice.telephony import TwilioClient
 from tests import factories as f
 from tests.conftest import TEST_SECRET, invoke
 
@@ -233,3 +234,76 @@ def test_llm_provider_openai_needs_a_key(
     assert code == 2 and "OPENAI_API_KEY" in out
     code, out = invoke("chat", "--agent", "scripted", input="")
     assert code == 0, out
+
+
+def test_emulate_twilio_needs_an_account_and_known_options(
+    cli_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, output = invoke("emulate", "twilio")
+    assert code == 2 and "TWILIO_ACCOUNT_SID" in output
+
+    monkeypatch.setenv("TWILIO_ACCOUNT_SID", "AC" + "1" * 32)
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN", "token")
+    get_settings.cache_clear()
+    code, output = invoke("emulate", "twilio", "--callee", "chatty")
+    assert code == 2 and "chatty" in output
+    code, output = invoke("emulate", "twilio", "--route", "no-equals-sign")
+    assert code == 2 and "public=local" in output
+
+
+def test_worker_refuses_to_start_without_twilio(cli_env: dict[str, str]) -> None:
+    code, output = invoke("worker")
+    assert code == 2 and "TWILIO_ACCOUNT_SID" in output
+
+
+async def test_emulate_twilio_serves_the_calls_api(tmp_path: Path) -> None:
+    """The command as an operator runs it: a separate process the real SDK can place calls on."""
+    sid, token = "AC" + "2" * 32, "emulator-token"
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {
+        **os.environ,
+        "TWILIO_ACCOUNT_SID": sid,
+        "TWILIO_AUTH_TOKEN": token,
+        "DATA_DIR": str(tmp_path),
+        "LOG_LEVEL": "INFO",
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "dentalvoice",
+        "emulate",
+        "twilio",
+        "--port",
+        str(port),
+        "--callee",
+        "busy",
+        env=env,
+        cwd=tmp_path,
+        stderr=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.DEVNULL,
+    )
+    client = None
+    try:
+        assert process.stderr is not None
+        async with asyncio.timeout(60):
+            while b"listening on" not in (line := await process.stderr.readline()):
+                assert line, "the emulator exited before listening"
+        client = TwilioClient(
+            account_sid=sid, auth_token=token, api_base_url=f"http://127.0.0.1:{port}"
+        )
+        call_sid = await client.create_call(
+            to="+13055550123",
+            from_="+13055550100",
+            url="https://agent.example.test/twilio/voice",
+            status_callback="https://agent.example.test/twilio/status",
+            amd_callback="https://agent.example.test/twilio/amd",
+            idempotency_key="cli-test",
+        )
+        assert call_sid.startswith("CA")
+    finally:
+        if client is not None:
+            await client.close()
+        process.terminate()
+        await process.wait()

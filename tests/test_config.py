@@ -19,6 +19,9 @@ from dentalvoice.config import ConfigurationError, load_settings
         ("GHL_WEBHOOK_MAX_AGE_SECONDS", "0"),
         ("PUBLIC_BASE_URL", "not a url"),
         ("LOG_LEVEL", "LOUD"),
+        ("TWILIO_ACCOUNT_SID", "AC123"),
+        ("TWILIO_FROM_NUMBER", "555-0100"),
+        ("DIALER_CALLS_PER_SECOND", "0"),
     ],
 )
 def test_a_bad_value_names_its_variable(
@@ -58,3 +61,24 @@ def test_default_is_a_sqlite_file_in_the_data_dir(monkeypatch: pytest.MonkeyPatc
     settings = load_settings(_env_file=None)
     assert settings.effective_database_url == "sqlite+aiosqlite:////tmp/dv-data/dentalvoice.db"
     assert settings.is_sqlite
+
+
+def test_a_simulated_clock_needs_an_emulator(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SIMULATED_CLOCK_START", "2026-12-09T15:00:00+00:00")
+    with pytest.raises(ConfigurationError, match="SIMULATED_CLOCK_START needs TWILIO_API_BASE_URL"):
+        load_settings(_env_file=None)
+
+    monkeypatch.setenv("TWILIO_API_BASE_URL", "http://127.0.0.1:8123")
+    settings = load_settings(_env_file=None)
+    assert settings.simulated_clock_start is not None
+
+
+def test_twilio_is_configured_only_with_account_token_and_public_url(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TWILIO_ACCOUNT_SID", "AC" + "0" * 32)
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN", "token")
+    monkeypatch.delenv("PUBLIC_BASE_URL", raising=False)
+    assert not load_settings(_env_file=None).twilio_configured
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://agent.example.test")
+    assert load_settings(_env_file=None).twilio_configured

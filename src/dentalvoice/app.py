@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse, Response
@@ -13,9 +13,11 @@ from loguru import logger
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from redis.asyncio import Redis
 
+from dentalvoice.clock import process_clock
 from dentalvoice.compliance.flows import ScheduleFirstCall
 from dentalvoice.config import Settings, get_settings
 from dentalvoice.db import Database, open_database
+from dentalvoice.db.base import utcnow
 from dentalvoice.dialer.wake import WakeRelay
 from dentalvoice.leads.events import LeadListener
 from dentalvoice.leads.router import router as leads_router
@@ -35,6 +37,7 @@ def build_intake(
     db: Database,
     listeners: Sequence[LeadListener] | None = None,
     wake: WakeRelay | None = None,
+    clock: Callable[[], datetime] = utcnow,
 ) -> IntakeService:
     """The intake service for this process's settings and database.
 
@@ -47,7 +50,7 @@ def build_intake(
             await wake.notify()
 
     if listeners is None:
-        listeners = [ScheduleFirstCall(cipher=db.cipher)]
+        listeners = [ScheduleFirstCall(cipher=db.cipher, clock=clock)]
     return IntakeService(
         db=db,
         cipher=db.cipher,
@@ -75,6 +78,7 @@ def create_app(
     lead_listeners: Sequence[LeadListener] | None = None,
     run_dialer: bool | None = None,
     media_handler: MediaHandler | None = None,
+    clock: Callable[[], datetime] | None = None,
 ) -> FastAPI:
     """Build the app; resources are created when it starts, not here.
 
@@ -83,8 +87,11 @@ def create_app(
         lead_listeners: What hears of stored leads (the compliance gate by default).
         run_dialer: Run the dial worker in this process (DIALER_ENABLED by default).
         media_handler: What runs an answered call's media stream.
+        clock: The wall clock the gate and the dialer decide by (by default the real one,
+            or SIMULATED_CLOCK_START's).
     """
     settings = settings or get_settings()
+    clock = clock or process_clock(settings)
     dial = settings.dialer_enabled if run_dialer is None else run_dialer
 
     @asynccontextmanager
@@ -99,7 +106,7 @@ def create_app(
                 cipher_setup.generated_key_file,
             )
         redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
-        telephony = open_telephony(settings=settings, db=db, redis=redis)
+        telephony = open_telephony(settings=settings, db=db, redis=redis, clock=clock)
         app.state.settings = settings
         app.state.db = db
         app.state.redis = redis
@@ -107,7 +114,7 @@ def create_app(
         app.state.callbacks = telephony.callbacks
         app.state.media_handler = media_handler or HangUpWhenAnswered(signals=telephony.signals)
         app.state.intake = build_intake(
-            settings=settings, db=db, listeners=lead_listeners, wake=telephony.wake
+            settings=settings, db=db, listeners=lead_listeners, wake=telephony.wake, clock=clock
         )
         telephony.start(dial=dial)
         try:

@@ -43,6 +43,8 @@ app.add_typer(events_app, name="events")
 app.add_typer(keys_app, name="keys")
 app.add_typer(compliance_app, name="compliance")
 app.add_typer(dnc_app, name="dnc")
+emulate_app = typer.Typer(no_args_is_help=True, help="Local emulators of external services.")
+app.add_typer(emulate_app, name="emulate")
 
 out = Console()
 err = Console(stderr=True)
@@ -124,6 +126,7 @@ def worker() -> None:
     """
     from redis.asyncio import Redis
 
+    from dentalvoice.clock import process_clock
     from dentalvoice.runtime import open_telephony
 
     settings = _settings()
@@ -136,7 +139,9 @@ def worker() -> None:
 
     async def work(db: Database) -> None:
         redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
-        telephony = open_telephony(settings=settings, db=db, redis=redis)
+        telephony = open_telephony(
+            settings=settings, db=db, redis=redis, clock=process_clock(settings)
+        )
         try:
             await telephony.run_worker()
         finally:
@@ -146,6 +151,59 @@ def worker() -> None:
 
     with contextlib.suppress(KeyboardInterrupt):
         _run(settings, work)
+
+
+@emulate_app.command("twilio")
+def emulate_twilio(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port (TWILIO_API_BASE_URL points here).")] = 8123,
+    route: Annotated[
+        str | None,
+        typer.Option(
+            help="public=local pairs, comma separated: where the public URLs in calls and "
+            "TwiML really are. Default: PUBLIC_BASE_URL=http://127.0.0.1:8000."
+        ),
+    ] = None,
+    callee: Annotated[
+        str, typer.Option(help="Who answers: no_answer, busy, fails, voicemail, silent_human.")
+    ] = "silent_human",
+    cps: Annotated[float, typer.Option(help="The account's calls per second.")] = 1.0,
+) -> None:
+    """Run the Twilio emulator (REST Calls API, signed callbacks, TwiML, Media Streams).
+
+    It accepts the account in TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN, the same values `serve`
+    uses with TWILIO_API_BASE_URL=http://HOST:PORT.
+    """
+    from dentalvoice.emulators.twilio import callee_from_name, run_twilio_emulator
+    from dentalvoice.emulators.twilio.server import parse_route
+
+    settings = _settings()
+    if settings.twilio_account_sid is None or settings.twilio_auth_token is None:
+        err.print(
+            "[red]configuration error:[/red] set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN "
+            "(the emulator accepts that account; give `serve` the same values)"
+        )
+        raise typer.Exit(2)
+    try:
+        callee_from_name(callee)
+        table = parse_route(route) if route is not None else {}
+    except ValueError as exc:
+        err.print(f"[red]invalid option:[/red] {exc}")
+        raise typer.Exit(2) from None
+    if route is None and settings.public_base_url is not None:
+        table = {str(settings.public_base_url).rstrip("/"): "http://127.0.0.1:8000"}
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(
+            run_twilio_emulator(
+                host=host,
+                port=port,
+                account_sid=settings.twilio_account_sid,
+                auth_token=settings.twilio_auth_token.get_secret_value(),
+                route=table,
+                cps=cps,
+                callee_name=callee,
+            )
+        )
 
 
 @db_app.command("upgrade")

@@ -10,7 +10,15 @@ import phonenumbers
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
-from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AnyHttpUrl,
+    AwareDatetime,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # GHL's RSA key for the legacy `x-wh-signature` header, as published in
@@ -101,6 +109,15 @@ class Settings(BaseSettings):
     twilio_timeout_s: Annotated[float, Field(gt=0, le=60)] = 10.0
     ring_timeout_s: Annotated[int, Field(ge=5, le=60)] = 25
 
+    simulated_clock_start: AwareDatetime | None = Field(
+        default=None,
+        description=(
+            "Decide calling hours by a clock that starts at this ISO 8601 moment and runs at "
+            "real speed (demos and benchmarks against the emulators, at any hour). Refused "
+            "unless TWILIO_API_BASE_URL points at an emulator."
+        ),
+    )
+
     dialer_enabled: bool = Field(
         default=True, description="Run the dial worker inside `serve` (needs Twilio settings)."
     )
@@ -173,6 +190,15 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return tuple(part.strip().lower() for part in value.split(",") if part.strip())
         return value
+
+    @model_validator(mode="after")
+    def _simulated_clock_only_with_an_emulator(self) -> Settings:
+        if self.simulated_clock_start is not None and self.twilio_api_base_url is None:
+            raise ValueError(
+                "SIMULATED_CLOCK_START needs TWILIO_API_BASE_URL (an emulator): real calls "
+                "must follow the real clock"
+            )
+        return self
 
     @property
     def effective_database_url(self) -> str:

@@ -10,13 +10,15 @@ import asyncio
 import contextlib
 import os
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from loguru import logger
 from redis.asyncio import Redis
 
 from dentalvoice.config import Settings
+from dentalvoice.db.base import utcnow
 from dentalvoice.db.engine import Database
 from dentalvoice.dialer.limits import CallsPerSecond, CpsLimiter, RedisCallsPerSecond
 from dentalvoice.dialer.wake import WakeRelay
@@ -90,8 +92,17 @@ def cps_limiter(settings: Settings, redis: Redis | None) -> CpsLimiter:
     return CallsPerSecond(settings.dialer_calls_per_second)
 
 
-def open_telephony(*, settings: Settings, db: Database, redis: Redis | None) -> Telephony:
+def open_telephony(
+    *,
+    settings: Settings,
+    db: Database,
+    redis: Redis | None,
+    clock: Callable[[], datetime] = utcnow,
+) -> Telephony:
     """Build the process's calling parts; call inside the running event loop.
+
+    `clock` is the wall clock the gate and the dialer decide by (tests and the demo shift it
+    into calling hours).
 
     Without Twilio settings, callbacks cannot be verified and no call is placed: leads are
     still taken in and scheduled, and a warning says why nothing is dialed.
@@ -129,6 +140,8 @@ def open_telephony(*, settings: Settings, db: Database, redis: Redis | None) -> 
         signals=signals,
         control=CallControl(client=client),
         wake=wake,
+        default_from=settings.twilio_from_number,
+        clock=clock,
     )
     telephony.worker = DialWorker(
         db=db,
@@ -140,6 +153,7 @@ def open_telephony(*, settings: Settings, db: Database, redis: Redis | None) -> 
         ),
         worker_id=worker_name(),
         cps=cps_limiter(settings, redis),
+        clock=clock,
         lease=_seconds(settings.dialer_lease_s),
         per_location_concurrency=settings.dialer_location_concurrency,
         batch=settings.dialer_batch,

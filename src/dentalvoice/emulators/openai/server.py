@@ -18,16 +18,15 @@ import contextlib
 import enum
 import json
 import re
-import socket
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from typing import Any
 
-import uvicorn
 from pydantic import ValidationError
 
 from dentalvoice.emulators.openai.policies import ChatRequest, Policy, PolicyReply
+from dentalvoice.serving import serve_asgi
 
 Message = MutableMapping[str, Any]
 Scope = MutableMapping[str, Any]
@@ -352,33 +351,8 @@ async def serve_fake_openai(
         The base URL for an OpenAI client, e.g. "http://127.0.0.1:54321/v1".
     """
     asgi = app if isinstance(app, FakeOpenAI) else create_app(app)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    config = uvicorn.Config(
-        asgi,
-        lifespan="off",
-        log_config=None,
-        log_level="warning",
-        access_log=False,
-        http="h11",
-        ws="none",
-        timeout_graceful_shutdown=1,
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        while not server.started:
-            if task.done():
-                await task
-                raise RuntimeError("the fake OpenAI server did not start")
-            # uvicorn offers no start-up event to wait on, only this flag.
-            await asyncio.sleep(0.005)
-        yield f"http://{host}:{sock.getsockname()[1]}/v1"
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
+    async with serve_asgi(asgi, host=host, port=port) as url:
+        yield f"{url}/v1"
 
 
 # -- helpers --------------------------------------------------------------------------------
