@@ -18,7 +18,7 @@ from dentalvoice.compliance.service import decide_for_lead
 from dentalvoice.db.base import utcnow
 from dentalvoice.db.engine import Database
 from dentalvoice.dialer.claim import ClaimedJob, claim_due, finish_in, next_due_at
-from dentalvoice.dialer.limits import CpsLimiter
+from dentalvoice.dialer.limits import CallsPerSecond, CpsLimiter
 from dentalvoice.dialer.models import AttemptStatus, CallAttempt, CallJob, JobStatus
 from dentalvoice.dialer.progress import FINAL, LIVE, conclude
 from dentalvoice.dialer.retry import MAX_DIAL_ERRORS, Outcome, dial_error_backoff
@@ -124,6 +124,9 @@ class DialWorker:
         self._batch = max(1, min(batch, int(cps_rate * lease.total_seconds() / 2)))
         self._max_idle = max_idle
         self._wake = asyncio.Event()
+        # The account-wide slot is taken before the gate; gates take uneven time, so this
+        # process also spaces the requests it actually sends (Twilio counts arrivals).
+        self._pace = CallsPerSecond(cps_rate)
 
     def notify(self) -> None:
         """Wake `run` now: intake calls this after it schedules a job."""
@@ -378,6 +381,7 @@ class DialWorker:
         return int(count or 0)
 
     async def _dial(self, job: ClaimedJob, dial: _Dial) -> None:
+        await self._pace.acquire()
         try:
             sid = await self._dialer.place_call(
                 attempt_id=dial.attempt_id,

@@ -49,6 +49,9 @@ class Callbacks:
     signals: CallSignals
     control: CallControl | None = None
     wake: WakeRelay | None = None
+    # TWILIO_FROM_NUMBER: the caller id a clinic without its own number calls from, and so
+    # the number its voicemails ask to be called back on.
+    default_from: str | None = None
     clock: Callable[[], datetime] = utcnow
 
     # -- authenticity ---------------------------------------------------------------------
@@ -202,7 +205,11 @@ class Callbacks:
                 if location is not None:
                     text = voicemail_message(
                         clinic_name=location.name,
-                        callback_number=location.transfer_number or location.twilio_from_number,
+                        callback_number=(
+                            location.transfer_number
+                            or location.twilio_from_number
+                            or self.default_from
+                        ),
                     )
         self.signals.publish(attempt_id.hex, answered_by)
         if self.control is None or action is AmdAction.CONTINUE:

@@ -6,16 +6,18 @@ upgrade must also present its one-time token (refused before the handshake compl
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
 from collections.abc import Mapping
 from typing import Annotated, Any
+from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, HTTPException, Request, WebSocket
 from fastapi.responses import JSONResponse, Response
 from loguru import logger
 from prometheus_client import Counter
-from starlette.websockets import WebSocketState
+from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from dentalvoice.dialer.progress import UnknownAttempt
 from dentalvoice.telephony.callbacks import Callbacks
@@ -51,8 +53,13 @@ class _Refused(Exception):
 
 
 async def _signed_form(request: Request, callbacks: Callbacks, kind: str) -> dict[str, str]:
-    form = await request.form()
-    params = {key: value for key, value in form.multi_items() if isinstance(value, str)}
+    # Twilio posts application/x-www-form-urlencoded only: parsed here, without a multipart
+    # dependency. Blank values are kept, since they are signed like any other.
+    body = await request.body()
+    try:
+        params = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+    except UnicodeDecodeError:
+        raise _Refused(400, "body: not UTF-8 form data") from None
     if not callbacks.authentic(
         path=request.url.path,
         query=request.url.query,
@@ -166,7 +173,13 @@ class _Channel:
         await self._ws.send_text(json.dumps(message, separators=(",", ":")))
 
     async def close(self) -> None:
-        if self._ws.application_state is WebSocketState.CONNECTED:
+        if (
+            self._ws.application_state is not WebSocketState.CONNECTED
+            or self._ws.client_state is not WebSocketState.CONNECTED
+        ):
+            return
+        # The peer may go away between the check and the close frame: that is a close too.
+        with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
             await self._ws.close()
 
 
