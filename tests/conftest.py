@@ -15,6 +15,8 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+from redis import Redis as SyncRedis
+from redis.exceptions import RedisError
 from sqlalchemy import text
 
 from dentalvoice.app import create_app
@@ -27,6 +29,7 @@ from dentalvoice.leads.events import LeadListener
 POSTGRES_ADMIN_URL = os.environ.get(
     "TEST_POSTGRES_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/test"
 )
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 TEST_PHI_KEY = base64.b64encode(b"k" * 32).decode()
 TEST_SECRET = "global-secret-for-tests-0123456789"
 
@@ -88,6 +91,22 @@ def postgres_url() -> Iterator[str | None]:
     base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
     yield f"{base}/{name}"
     asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The local Redis, checked once; skipped when absent (a failure with CI=true)."""
+    # The synchronous client: this may be first requested from inside a running event loop.
+    client = SyncRedis.from_url(REDIS_URL, socket_connect_timeout=1)
+    try:
+        client.ping()
+    except (RedisError, OSError) as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"Redis is required in CI and unreachable: {type(exc).__name__}")
+        pytest.skip("Redis not reachable (CI=true makes this a failure)")
+    finally:
+        client.close()
+    return REDIS_URL
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -6,7 +6,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-import phonenumbers
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
@@ -20,6 +19,8 @@ from pydantic import (
     model_validator,
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from dentalvoice.locations.schemas import e164
 
 # GHL's RSA key for the legacy `x-wh-signature` header, as published in
 # docs/oauth/WebhookAuthentication.md of GoHighLevel/highlevel-api-docs.
@@ -150,15 +151,7 @@ class Settings(BaseSettings):
     @field_validator("twilio_from_number")
     @classmethod
     def _e164(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        try:
-            number = phonenumbers.parse(value, None)
-        except phonenumbers.NumberParseException as exc:
-            raise ValueError("must be an E.164 number such as +13055550123") from exc
-        if not phonenumbers.is_valid_number(number):
-            raise ValueError("not a valid phone number")
-        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        return e164(value)
 
     @field_validator("ghl_webhook_ed25519_public_key")
     @classmethod

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import datetime, timedelta
 
 from dentalvoice.compliance.dnc import phone_hash
-from dentalvoice.db import Database
+from dentalvoice.config import Settings
+from dentalvoice.db import Database, open_database
 from dentalvoice.dialer.claim import claim_due, finish, next_due_at
 from dentalvoice.dialer.models import CallJob, JobStatus
 from dentalvoice.dialer.service import schedule_call
@@ -133,3 +135,27 @@ async def test_claims_respect_the_limit_and_due_order(db: Database) -> None:
 
     assert [c.job_id for c in claimed][0] == early[0]
     assert len(claimed) == 2 and claimed[1].job_id in late
+
+
+async def test_two_processes_never_claim_the_same_job(db: Database, settings: Settings) -> None:
+    """A second engine on the same database stands in for another process (on SQLite it has
+    its own write lock, so only the database's own atomicity protects the claim)."""
+    location_id = await add_location(db)
+    await add_jobs(db, location_id, MORNING, count=120)
+    other, _ = open_database(settings)
+    try:
+
+        async def drain(database: Database, name: str) -> list[uuid.UUID]:
+            taken: list[uuid.UUID] = []
+            while batch := await claim_due(
+                db=database, worker_id=name, now=MORNING, lease=timedelta(minutes=5), limit=7
+            ):
+                taken += [c.job_id for c in batch]
+            return taken
+
+        first, second = await asyncio.gather(drain(db, "p1"), drain(other, "p2"))
+    finally:
+        await other.dispose()
+
+    assert len(first) + len(second) == 120
+    assert set(first).isdisjoint(second) and len(set(first) | set(second)) == 120

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-import pytest
 from sqlalchemy import select, update
 
 from dentalvoice.compliance import dnc
@@ -440,8 +439,6 @@ async def test_a_job_taken_over_during_the_cps_wait_is_not_dialed(db: Database) 
 
 
 async def test_two_workers_racing_dial_each_job_exactly_once(db: Database) -> None:
-    if db.is_sqlite:
-        pytest.skip("SQLite has one in-process claimer; the race is PostgreSQL's")
     location_id = await add_location(db)
     await add_jobs(db, location_id, MORNING, count=200)
     dialer = FakeDialer()

@@ -24,6 +24,7 @@ from dentalvoice.dialer.models import CallAttempt, CallJob
 from dentalvoice.emulators.twilio import TwilioEmulator, create_emulator, serve_twilio_emulator
 from dentalvoice.runtime import Telephony
 from dentalvoice.serving import bind, serve_asgi, url_of
+from dentalvoice.telephony.media import MediaHandler
 from tests import factories as f
 from tests.compliance.test_flows import MORNING
 from tests.conftest import TEST_SECRET
@@ -97,7 +98,13 @@ def twilio_settings(settings: Settings, twilio_url: str, **overrides: Any) -> Se
 
 @asynccontextmanager
 async def running_stack(
-    settings: Settings, db: Database, *, dial: bool = True, cps: float = 50.0, **overrides: Any
+    settings: Settings,
+    db: Database,
+    *,
+    dial: bool = True,
+    cps: float = 50.0,
+    media_handler: MediaHandler | None = None,
+    **overrides: Any,
 ) -> AsyncIterator[Stack]:
     """Start the emulator and our app (with its dial worker when `dial`)."""
     await add_location(db)
@@ -107,7 +114,9 @@ async def running_stack(
     )
     clock = FlowingClock()
     with app_sock:
-        async with _stack(settings, db, emulator, app_sock, clock, dial, cps, overrides) as s:
+        async with _stack(
+            settings, db, emulator, app_sock, clock, dial, cps, media_handler, overrides
+        ) as s:
             yield s
 
 
@@ -120,13 +129,14 @@ async def _stack(
     clock: FlowingClock,
     dial: bool,
     cps: float,
+    media_handler: MediaHandler | None,
     overrides: dict[str, Any],
 ) -> AsyncIterator[Stack]:
     async with serve_twilio_emulator(emulator) as twilio_url:
         stack_settings = twilio_settings(
             settings, twilio_url, dialer_calls_per_second=min(cps, 100.0), **overrides
         )
-        app = create_app(stack_settings, run_dialer=dial, clock=clock)
+        app = create_app(stack_settings, run_dialer=dial, clock=clock, media_handler=media_handler)
         async with (
             app.router.lifespan_context(app),
             serve_asgi(app, sock=app_sock, websockets=True) as app_url,

@@ -19,17 +19,24 @@ from dentalvoice.config import Settings
 from dentalvoice.db import Database
 from dentalvoice.dialer.models import AttemptStatus, JobStatus
 from dentalvoice.emulators.twilio import Busy, Fails, NoAnswer, Voicemail
+from dentalvoice.telephony.control import CallControl
+from dentalvoice.telephony.media import LiveCall, MediaChannel, drain_until_stop
 from dentalvoice.telephony.signature import sign
 from tests import factories as f
 from tests.telephony.stack import AUTH_TOKEN, FROM_NUMBER, PUBLIC, Stack, running_stack
 
+TRANSFER_TO = "+13055550199"
 # Generous: a loaded CI machine runs the app, the emulator and the database on two cores.
 WAIT = 20.0
 
 
-@pytest.fixture
-async def stack(settings: Settings, db: Database) -> AsyncIterator[Stack]:
-    async with running_stack(settings, db) as running:
+@pytest.fixture(params=["in_process", "redis"])
+async def stack(
+    request: pytest.FixtureRequest, settings: Settings, db: Database
+) -> AsyncIterator[Stack]:
+    """The stack on the embedded defaults, and with Redis for sessions, CPS and wake-ups."""
+    redis_url = request.getfixturevalue("redis_url") if request.param == "redis" else None
+    async with running_stack(settings, db, redis_url=redis_url) as running:
         yield running
 
 
@@ -176,3 +183,41 @@ async def test_a_stream_url_cannot_be_replayed(stack: Stack) -> None:
         ):
             pass
     assert caught.value.response.status_code == 403
+
+
+class TransferAtOnce:
+    """A media handler standing in for the agent's `transfer` action."""
+
+    def __init__(self) -> None:
+        self.control: CallControl | None = None
+
+    async def __call__(self, *, channel: MediaChannel, call: LiveCall) -> None:
+        assert self.control is not None
+        assert await self.control.transfer(
+            call_sid=call.call_sid,
+            number=TRANSFER_TO,
+            caller_id=FROM_NUMBER,
+            whisper_url=f"{PUBLIC}/twilio/whisper",
+        )
+        await drain_until_stop(channel)
+
+
+async def test_a_transfer_redirects_the_live_call_to_a_dial(
+    settings: Settings, db: Database
+) -> None:
+    handler = TransferAtOnce()
+    async with running_stack(settings, db, media_handler=handler) as stack:
+        assert stack.telephony.callbacks is not None
+        handler.control = stack.telephony.callbacks.control
+        await stack.post_lead()
+        (call,) = await stack.emulator.wait_calls(1, timeout=WAIT)
+        call = await stack.emulator.wait_call_ended(call.sid, timeout=WAIT)
+
+        (dial,) = call.dials
+        assert [n.number for n in dial.numbers] == [TRANSFER_TO]
+        assert dial.caller_id == FROM_NUMBER
+        assert dial.numbers[0].whisper_url == f"{PUBLIC}/twilio/whisper"
+        (stream,) = call.streams
+        assert stream.closed_by == "emulator" and stream.sent_events[-1] == "stop"
+        (attempt,) = await stack.attempts()
+        assert attempt.stream_ended_at is not None

@@ -56,28 +56,28 @@ async def claim_due(
     """
     if limit <= 0:
         return []
-    stmt = (
-        select(CallJob.id, CallJob.lead_id, CallJob.location_id, CallJob.attempts_made)
-        .where(_claimable(now))
-        .order_by(CallJob.due_at)
-        .limit(limit)
-    )
+    due = select(CallJob.id).where(_claimable(now)).order_by(CallJob.due_at).limit(limit)
     if not db.is_sqlite:
-        stmt = stmt.with_for_update(skip_locked=True)
-    async with db.transaction() as session:
-        rows = (await session.execute(stmt)).all()
-        if not rows:
-            return []
-        await session.execute(
-            update(CallJob)
-            .where(CallJob.id.in_([row.id for row in rows]))
-            .values(
-                status=JobStatus.CLAIMED,
-                lease_until=now + lease,
-                claimed_by=worker_id,
-                updated_at=utcnow(),
-            )
+        due = due.with_for_update(skip_locked=True)
+    # One UPDATE … RETURNING: atomic on SQLite too, so even two processes on one SQLite file
+    # (`serve --workers 2`, or `worker` beside `serve`) cannot claim a job twice.
+    stmt = (
+        update(CallJob)
+        .where(CallJob.id.in_(due.scalar_subquery()))
+        .values(
+            status=JobStatus.CLAIMED,
+            lease_until=now + lease,
+            claimed_by=worker_id,
+            updated_at=utcnow(),
         )
+        .returning(
+            CallJob.id, CallJob.lead_id, CallJob.location_id, CallJob.attempts_made, CallJob.due_at
+        )
+        .execution_options(synchronize_session=False)
+    )
+    async with db.transaction() as session:
+        claimed = (await session.execute(stmt)).all()
+    rows = sorted(claimed, key=lambda row: (row.due_at is None, row.due_at))
     return [
         ClaimedJob(
             job_id=row.id,

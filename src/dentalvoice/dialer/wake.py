@@ -30,6 +30,8 @@ class WakeRelay:
             channel: The pub/sub channel.
         """
         self.event = asyncio.Event()
+        # Set once `listen` is subscribed: from then on no other process's wake-up is missed.
+        self.listening = asyncio.Event()
         self._redis = redis
         self._channel = channel
 
@@ -63,9 +65,11 @@ class WakeRelay:
         pubsub = self._redis.pubsub()
         try:
             await pubsub.subscribe(self._channel)
+            self.listening.set()
             while not stop.is_set():
                 message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
                 if message is not None:
                     self.event.set()
         finally:
+            self.listening.clear()
             await pubsub.aclose()  # type: ignore[no-untyped-call]
