@@ -24,6 +24,9 @@
 #     script: ["...", null]                 # optional: said in order whatever was asked, first
 #                                           # (after `opening`), then facts take over
 #     default: "Sorry, what was that?"      # said when the topic is unknown; null = silence
+#     interrupt_after_ms: 2500              # optional, audio callers only: barge in once the
+#                                           # agent has spoken this long in a turn (the first
+#                                           # such turn after the opening)
 #   expect:
 #     outcome: qualified                    # Qualification.outcome
 #     qualification: {pain_level: 1, insurance.carrier: Delta Dental}
@@ -179,6 +182,8 @@ class CallerSpec(_Spec):
     opening: str | None = None
     script: list[str | None] = Field(default_factory=list)
     default: str | None = DEFAULT_REPLY
+    # Only audio callers (dentalvoice.callers) act on it; the text runner has no time to barge into.
+    interrupt_after_ms: int | None = Field(default=None, ge=0)
 
 
 def _check_regex(pattern: str) -> str:
