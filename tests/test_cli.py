@@ -307,3 +307,26 @@ async def test_emulate_twilio_serves_the_calls_api(tmp_path: Path) -> None:
             await client.close()
         process.terminate()
         await process.wait()
+
+
+def test_demo_runs_a_whole_call_and_exits_0_on_the_expected_outcome(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The README's main command, on its shortest scenario: the caller opts out at the opening.
+
+    The demo brings its own database, keys and emulators: only DATA_DIR is set.
+    """
+    scenario = Path(__file__).resolve().parents[1] / "scenarios" / "dnc-at-opening.yaml"
+    record = tmp_path / "call.wav"
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("LOG_LEVEL", "WARNING")
+    get_settings.cache_clear()
+    try:
+        code, output = invoke("demo", "--scenario", str(scenario), "--record", str(record))
+    finally:
+        get_settings.cache_clear()
+
+    assert code == 0, output
+    assert "outcome opted_out (expected opted_out)" in " ".join(output.split())
+    assert record.stat().st_size > 44  # a WAV header and audio

@@ -24,7 +24,7 @@ from dentalvoice.leads.router import router as leads_router
 from dentalvoice.leads.service import IntakeConfig, IntakeResult, IntakeService
 from dentalvoice.leads.verification import SignatureKeys
 from dentalvoice.logging import configure_logging, describe_exception
-from dentalvoice.runtime import open_telephony
+from dentalvoice.runtime import Telephony, open_telephony
 from dentalvoice.telephony.media import HangUpWhenAnswered, MediaHandler
 from dentalvoice.telephony.router import router as twilio_router
 
@@ -72,6 +72,18 @@ def build_intake(
     )
 
 
+def _media_handler(
+    settings: Settings, db: Database, telephony: Telephony, clock: Callable[[], datetime]
+) -> MediaHandler:
+    if not settings.voice_pipeline:
+        return HangUpWhenAnswered(signals=telephony.signals)
+    # Imported here: Pipecat and the speech libraries take seconds to import, and a
+    # process without calls (tests of intake, the CLI) should not pay for them.
+    from dentalvoice.voice.handler import VoiceCallHandler
+
+    return VoiceCallHandler(settings=settings, db=db, clock=clock)
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -112,7 +124,7 @@ def create_app(
         app.state.redis = redis
         app.state.telephony = telephony
         app.state.callbacks = telephony.callbacks
-        app.state.media_handler = media_handler or HangUpWhenAnswered(signals=telephony.signals)
+        app.state.media_handler = media_handler or _media_handler(settings, db, telephony, clock)
         app.state.intake = build_intake(
             settings=settings, db=db, listeners=lead_listeners, wake=telephony.wake, clock=clock
         )

@@ -7,7 +7,7 @@ import contextlib
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from pydantic import ValidationError
@@ -576,6 +576,63 @@ def chat(
             await client.close()
 
     asyncio.run(talk())
+
+
+@app.command()
+def demo(
+    scenario: Annotated[
+        str, typer.Option(help="A scenario name in ./scenarios, or a YAML file.")
+    ] = "implant-consult-insured",
+    record: Annotated[
+        Path | None, typer.Option(help="Write both sides of the call to this stereo WAV.")
+    ] = None,
+) -> None:
+    """Run one whole call on the embedded defaults: webhook, gate, dial, the voice conversation.
+
+    No credentials: SQLite in DATA_DIR/demo, the Twilio emulator, local models, and a simulated
+    caller that speaks the scenario's answers and hears only audio. Exit 0 when the call ended
+    with the scenario's expected outcome.
+    """
+    from dentalvoice.conversation.evaluation.scenario import ScenarioError, load_scenario
+    from dentalvoice.demo import run_demo
+
+    settings = _settings()
+    path = Path(scenario)
+    if not path.suffix:
+        path = Path("scenarios") / f"{scenario}.yaml"
+    try:
+        chosen = load_scenario(path)
+    except (ScenarioError, OSError) as exc:
+        err.print(f"[red]scenario:[/red] {exc}")
+        raise typer.Exit(2) from None
+
+    def show(line: Any) -> None:
+        colour = "cyan" if line.speaker == "agent" else "green"
+        out.print(f"[{colour}]{line.speaker:>6}[/{colour}]  {line.text}")
+
+    out.print(f"[bold]{chosen.name}[/bold]: {chosen.description or ''}")
+    out.print(f"calling {chosen.lead.first_name or 'the lead'} for {chosen.location.name}…")
+    result = asyncio.run(
+        run_demo(scenario=chosen, data_dir=settings.data_dir / "demo", on_line=show)
+    )
+    if record is not None:
+        result.caller.write_stereo_wav(record)
+        out.print(f"recording: {record}")
+    expected = chosen.expect.outcome.value if chosen.expect.outcome else None
+    got = result.result.qualification.outcome if result.result else None
+    if result.result is not None:
+        out.print(_fields_table(result.result.qualification.model_dump(exclude_none=True)))
+    table = Table("turn", "caller said", "voice-to-voice ms")
+    for turn in result.caller.turns:
+        v2v = turn.voice_to_voice_ms
+        table.add_row(str(turn.index), turn.reply or "(silence)", f"{v2v:.0f}" if v2v else "—")
+    out.print(table)
+    out.print(
+        f"call {result.call.status}; outcome {got.value if got else None} "
+        f"(expected {expected}); dialer outcome {result.outcome}"
+    )
+    ok = result.call.status == "completed" and (expected is None or (got and got.value == expected))
+    raise typer.Exit(0 if ok else 1)
 
 
 @app.command("eval")

@@ -119,6 +119,14 @@ class Settings(BaseSettings):
         ),
     )
 
+    voice_pipeline: bool = Field(
+        default=True,
+        description=(
+            "Hold the voice conversation on answered calls; false hangs up once AMD says a "
+            "person answered (a dial-only mode for telephony tests and load runs)."
+        ),
+    )
+
     dialer_enabled: bool = Field(
         default=True, description="Run the dial worker inside `serve` (needs Twilio settings)."
     )

@@ -91,6 +91,7 @@ def twilio_settings(settings: Settings, twilio_url: str, **overrides: Any) -> Se
         public_base_url=PUBLIC,
         dialer_calls_per_second=50.0,
         dialer_lease_s=5,
+        voice_pipeline=False,
     )
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

@@ -382,3 +382,33 @@ async def get_attempt(*, session: AsyncSession, attempt_id: uuid.UUID) -> CallAt
     if attempt is None:
         raise UnknownAttempt("no such attempt")
     return attempt
+
+
+async def record_outcome(*, session: AsyncSession, attempt_id: uuid.UUID, outcome: Outcome) -> bool:
+    """Note how the conversation went, for the final status callback to settle the job by.
+
+    Args:
+        session: The caller's transaction.
+        attempt_id: The call's attempt.
+        outcome: What the conversation decided (opted out, wrong number, a conversation).
+
+    Returns:
+        False when the attempt had already ended (its job was settled as a conversation).
+
+    Raises:
+        UnknownAttempt: There is no such attempt.
+    """
+    attempt = await session.get(CallAttempt, attempt_id, with_for_update=True)
+    if attempt is None:
+        raise UnknownAttempt("no such attempt")
+    if attempt.status in FINAL:
+        return False
+    attempt.outcome = outcome.value
+    return True
+
+
+async def latest_attempt(*, session: AsyncSession) -> CallAttempt | None:
+    """The most recently started attempt of all (the demo's one call)."""
+    return await session.scalar(
+        select(CallAttempt).order_by(CallAttempt.started_at.desc()).limit(1)
+    )

@@ -1,0 +1,125 @@
+"""A whole voice call through the emulator with the local models: the caller says "stop".
+
+The caller here is deliberately simple (it waits for the agent's opening to end, says one
+line in a voice unlike the agent's, and listens): the pipeline under test is ours.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+
+from dentalvoice.callers.voice import CallerVoice
+from dentalvoice.compliance import dnc
+from dentalvoice.config import Settings
+from dentalvoice.db import Database
+from dentalvoice.dialer.models import AttemptStatus, JobStatus
+from dentalvoice.emulators.twilio import CallerLine, HeardFrame
+from dentalvoice.voice.handler import VoiceCallHandler
+from tests import factories as f
+from tests.telephony.stack import Stack, running_stack
+
+# The agent's turn is over after this much silence (its sentences follow each other closely).
+TURN_GAP_S = 1.5
+WAIT_S = 90.0
+
+
+def voiced(frame: HeardFrame) -> bool:
+    # μ-law silence is 0xFF / 0x7F; speech swings far from them.
+    return sum(1 for b in frame.audio if (b & 0x7F) < 0x70) > 8
+
+
+class OneLineCaller:
+    """Waits out the agent's opening, says `line`, then listens until the call ends."""
+
+    def __init__(self, line: str) -> None:
+        self.line = line
+        self.spoke_at: float | None = None
+        self.answer_at: float | None = None
+        self.opening_heard = False
+
+    async def converse(self, line: CallerLine) -> None:
+        # A queue between the frames and the waits: a timed-out wait must not cancel (and so
+        # close) the iterator itself.
+        frames: asyncio.Queue[HeardFrame] = asyncio.Queue()
+
+        async def hear() -> None:
+            async for frame in line.heard():
+                frames.put_nowait(frame)
+
+        hearing = asyncio.create_task(hear())
+        try:
+            await self._until_turn_over(frames)
+            await line.say(await CallerVoice().speak(self.line))
+            self.spoke_at = time.monotonic()
+            while self.answer_at is None:
+                frame = await frames.get()
+                if voiced(frame) and frame.at > self.spoke_at:
+                    self.answer_at = frame.at
+            await line.wait_ended(timeout=WAIT_S)
+        finally:
+            hearing.cancel()
+
+    async def _until_turn_over(self, frames: asyncio.Queue[HeardFrame]) -> None:
+        last_voice: float | None = None
+        while True:
+            try:
+                frame = await asyncio.wait_for(frames.get(), timeout=TURN_GAP_S)
+            except TimeoutError:
+                if last_voice is not None:
+                    return
+                continue
+            if voiced(frame):
+                last_voice = frame.at
+                self.opening_heard = True
+            elif last_voice is not None and frame.at - last_voice >= TURN_GAP_S:
+                return
+
+
+@pytest.fixture
+async def voice_stack(
+    settings: Settings, db: Database
+) -> AsyncIterator[tuple[Stack, VoiceCallHandler]]:
+    if not db.is_sqlite:
+        pytest.skip("one backend is enough for the audio path; the database parts run on both")
+    handler = VoiceCallHandler(settings=settings, db=db)
+    async with running_stack(settings, db, media_handler=handler) as stack:
+        handler.settings = stack.settings
+        handler.clock = stack.clock
+        yield stack, handler
+
+
+async def test_stop_calling_me_is_honoured_on_the_spot(
+    voice_stack: tuple[Stack, VoiceCallHandler], db: Database
+) -> None:
+    stack, handler = voice_stack
+    caller = OneLineCaller("Take me off your list. Do not call me again.")
+    stack.emulator.set_callee(f.PHONE_E164, caller)
+
+    await stack.post_lead()
+    (call,) = await stack.emulator.wait_calls(1, timeout=30)
+    call = await stack.emulator.wait_call_ended(call.sid, timeout=WAIT_S)
+
+    # The agent spoke first, heard the caller, answered, and ended the call itself: by closing
+    # the stream (`program`: nothing follows </Connect>) or through REST (`api`), whichever
+    # reaches the emulator first — never the caller hanging up.
+    assert caller.opening_heard and caller.spoke_at is not None
+    assert caller.answer_at is not None, "the agent never answered the opt-out"
+    assert call.status == "completed" and call.end_reason in {"program", "api"}
+    async with asyncio.timeout(30):
+        (result,) = await handler.wait_results(1)
+    assert result.qualification.opted_out
+    said = " ".join(text for who, text in result.transcript if who == "caller").lower()
+    assert "list" in said or "call" in said
+    # On the spot: the number is on the clinic's do-not-call list, the job will not redial.
+    async with db.reader() as session:
+        (attempt,) = await stack.attempts()
+        assert await dnc.is_blocked(
+            session=session, phone_hash=attempt.phone_hash, location_id=attempt.location_id
+        )
+    assert (attempt.status, attempt.outcome) == (AttemptStatus.COMPLETED, "opted_out")
+    (job,) = await stack.jobs()
+    assert (job.status, job.reason) == (JobStatus.DONE, "opted_out")
