@@ -11,6 +11,7 @@ from dentalvoice.db import Database
 from dentalvoice.dialer import progress
 from dentalvoice.dialer.models import AttemptStatus, CallAttempt, CallJob, JobStatus
 from dentalvoice.dialer.progress import AmdAction, UnknownAttempt
+from dentalvoice.dialer.retry import Outcome
 from tests.compliance.test_flows import MORNING
 from tests.dialer.test_claim import Clock, add_jobs, add_location, job
 from tests.dialer.test_worker import FakeDialer, worker
@@ -209,3 +210,32 @@ async def test_a_cancelled_job_is_not_revived_by_its_calls_final_status(db: Data
 
     assert result.applied and result.next is None
     assert (await job(db, job_id)).status is JobStatus.CANCELLED
+
+
+async def test_a_conversation_does_not_overwrite_what_amd_found(db: Database) -> None:
+    """The voice pipeline ends when a voicemail redirect stops the stream; the machine stays."""
+    job_id, attempt = await dialed(db)
+    assert await amd(db, attempt, "machine_end_beep") is AmdAction.LEAVE_VOICEMAIL
+    async with db.transaction() as session:
+        assert await progress.record_outcome(
+            session=session, attempt_id=attempt.id, outcome=Outcome.CONVERSATION
+        )
+        assert await progress.record_outcome(
+            session=session, attempt_id=attempt.id, outcome=Outcome.CONVERSATION
+        )
+
+    await status(db, attempt, "completed", duration=12)
+
+    assert (await latest(db, job_id)).status is AttemptStatus.VOICEMAIL
+    assert (await job(db, job_id)).reason == "voicemail"
+
+
+async def test_an_opt_out_wins_over_what_amd_found(db: Database) -> None:
+    job_id, attempt = await dialed(db)
+    await amd(db, attempt, "unknown")
+    async with db.transaction() as session:
+        await progress.record_outcome(
+            session=session, attempt_id=attempt.id, outcome=Outcome.OPTED_OUT
+        )
+    await status(db, attempt, "completed", duration=12)
+    assert (await job(db, job_id)).reason == "opted_out"

@@ -17,7 +17,7 @@ from dentalvoice.compliance import dnc
 from dentalvoice.config import Settings
 from dentalvoice.db import Database
 from dentalvoice.dialer.models import AttemptStatus, JobStatus
-from dentalvoice.emulators.twilio import CallerLine, HeardFrame
+from dentalvoice.emulators.twilio import CallerLine, HeardFrame, Voicemail
 from dentalvoice.voice.handler import VoiceCallHandler
 from tests import factories as f
 from tests.telephony.stack import Stack, running_stack
@@ -103,12 +103,11 @@ async def test_stop_calling_me_is_honoured_on_the_spot(
     (call,) = await stack.emulator.wait_calls(1, timeout=30)
     call = await stack.emulator.wait_call_ended(call.sid, timeout=WAIT_S)
 
-    # The agent spoke first, heard the caller, answered, and ended the call itself: by closing
-    # the stream (`program`: nothing follows </Connect>) or through REST (`api`), whichever
-    # reaches the emulator first — never the caller hanging up.
+    # The agent spoke first, heard the caller, answered, and ended the call itself by closing
+    # the stream (`program`: nothing follows </Connect>) — not the caller hanging up.
     assert caller.opening_heard and caller.spoke_at is not None
     assert caller.answer_at is not None, "the agent never answered the opt-out"
-    assert call.status == "completed" and call.end_reason in {"program", "api"}
+    assert call.status == "completed" and call.end_reason == "program"
     async with asyncio.timeout(30):
         (result,) = await handler.wait_results(1)
     assert result.qualification.opted_out
@@ -123,3 +122,24 @@ async def test_stop_calling_me_is_honoured_on_the_spot(
     assert (attempt.status, attempt.outcome) == (AttemptStatus.COMPLETED, "opted_out")
     (job,) = await stack.jobs()
     assert (job.status, job.reason) == (JobStatus.DONE, "opted_out")
+
+
+async def test_a_voicemail_greeting_gets_the_message_not_the_conversation(
+    voice_stack: tuple[Stack, VoiceCallHandler],
+) -> None:
+    """With the pipeline on the line, AMD's redirect still leaves the whole message."""
+    stack, handler = voice_stack
+    stack.emulator.set_callee(f.PHONE_E164, Voicemail(greeting_s=1.0))
+
+    await stack.post_lead()
+    (call,) = await stack.emulator.wait_calls(1, timeout=30)
+    call = await stack.emulator.wait_call_ended(call.sid, timeout=WAIT_S)
+
+    assert call.voicemail is not None and call.end_reason == "hangup-verb"
+    assert any("call us back" in text for text in call.voicemail.texts)
+    async with asyncio.timeout(30):
+        await handler.wait_results(1)
+    (attempt,) = await stack.attempts()
+    assert (attempt.status, attempt.outcome) == (AttemptStatus.VOICEMAIL, "voicemail")
+    (job,) = await stack.jobs()
+    assert (job.status, job.reason) == (JobStatus.PENDING, "voicemail")

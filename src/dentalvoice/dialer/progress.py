@@ -403,6 +403,10 @@ async def record_outcome(*, session: AsyncSession, attempt_id: uuid.UUID, outcom
         raise UnknownAttempt("no such attempt")
     if attempt.status in FINAL:
         return False
+    if outcome is Outcome.CONVERSATION and attempt.outcome is not None:
+        # AMD already said machine or fax (the redirect then ended the stream): "someone
+        # talked" must not turn a voicemail into a finished job.
+        return True
     attempt.outcome = outcome.value
     return True
 

@@ -1,7 +1,6 @@
 """An answered call's media stream, run through the Pipecat voice pipeline.
 
-Twilio's stream → `TwilioFrameSerializer` (μ-law 8 kHz in and out; it hangs up through the REST
-API — our base URL, so the emulator too — when the pipeline ends) → Silero VAD → local Whisper →
+Twilio's stream → `TwilioFrameSerializer` (μ-law 8 kHz in and out) → Silero VAD → local Whisper →
 Smart Turn v3 deciding the end of the caller's turn → the agent → local Piper → Twilio. The
 input runs at 16 kHz: Smart Turn misbehaves at 8 kHz.
 """
@@ -81,14 +80,23 @@ class VoiceCallHandler:
         agent = build_agent(context=context)
         actions = CallActions(db=self.db, attempt_id=call.attempt_id)
         processor = AgentProcessor(agent=agent, on_action=actions)
+        pipeline, transport = self._pipeline(call, processor)
         task = PipelineTask(
-            self._pipeline(call, processor),
+            pipeline,
             params=PipelineParams(
                 audio_in_sample_rate=PIPELINE_IN_RATE, audio_out_sample_rate=TWILIO_RATE
             ),
             idle_timeout_secs=None,
             enable_rtvi=False,
         )
+
+        # Twilio closes the socket after `stop` (the caller hung up, or a redirect took the
+        # call); the transport only reports it, so the pipeline is cancelled here.
+        async def _gone(_transport: object, _client: object) -> None:
+            await task.cancel()
+
+        transport.add_event_handler("on_client_disconnected", _gone)
+
         try:
             runner = PipelineRunner(handle_sigint=False)
             await runner.add_workers(task)
@@ -112,19 +120,17 @@ class VoiceCallHandler:
                     self._added.notify_all()
         logger.info("voice call ended: attempt={} turns={}", call.attempt_id, len(processor.turns))
 
-    def _pipeline(self, call: LiveCall, processor: AgentProcessor) -> Pipeline:
-        settings = self.settings
-        assert settings.twilio_account_sid and settings.twilio_auth_token
+    def _pipeline(
+        self, call: LiveCall, processor: AgentProcessor
+    ) -> tuple[Pipeline, FastAPIWebsocketTransport]:
+        # No auto hang-up: our TwiML has nothing after </Connect>, so closing the socket at the
+        # end of the pipeline ends the call. Pipecat's REST hang-up would also fire when the
+        # stream ends because Twilio redirected the call (a voicemail, a transfer) and cut off
+        # the very TwiML that replaced the stream.
         serializer = TwilioFrameSerializer(
             stream_sid=call.stream_sid,
             call_sid=call.call_sid,
-            account_sid=settings.twilio_account_sid,
-            auth_token=settings.twilio_auth_token.get_secret_value(),
-            base_url=(
-                str(settings.twilio_api_base_url).rstrip("/")
-                if settings.twilio_api_base_url
-                else None
-            ),
+            params=TwilioFrameSerializer.InputParams(auto_hang_up=False),
         )
         transport = FastAPIWebsocketTransport(
             websocket=call.raw,
@@ -138,7 +144,7 @@ class VoiceCallHandler:
                 allowed_origins=[],
             ),
         )
-        return Pipeline(
+        pipeline = Pipeline(
             [
                 transport.input(),
                 VADProcessor(vad_analyzer=SileroVADAnalyzer()),
@@ -149,3 +155,4 @@ class VoiceCallHandler:
                 transport.output(),
             ]
         )
+        return pipeline, transport
