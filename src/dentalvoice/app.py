@@ -125,6 +125,12 @@ def create_app(
         app.state.telephony = telephony
         app.state.callbacks = telephony.callbacks
         app.state.media_handler = media_handler or _media_handler(settings, db, telephony, clock)
+        warm_up = getattr(app.state.media_handler, "warm_up", None)
+        warming = (
+            asyncio.create_task(warm_up())
+            if warm_up is not None and telephony.callbacks is not None
+            else None
+        )
         app.state.intake = build_intake(
             settings=settings, db=db, listeners=lead_listeners, wake=telephony.wake, clock=clock
         )
@@ -132,6 +138,9 @@ def create_app(
         try:
             yield
         finally:
+            if warming is not None:
+                # A model load in its thread cannot be interrupted; it is only waited for.
+                await asyncio.gather(warming, return_exceptions=True)
             await telephony.aclose()
             if redis is not None:
                 await redis.aclose()

@@ -33,6 +33,7 @@ from dentalvoice.conversation.qualification import Qualification
 from dentalvoice.db.base import utcnow
 from dentalvoice.db.engine import Database
 from dentalvoice.telephony.media import LiveCall, MediaChannel
+from dentalvoice.voice import models
 from dentalvoice.voice.actions import CallActions
 from dentalvoice.voice.agent_processor import AgentProcessor, TurnTiming
 from dentalvoice.voice.context import call_context
@@ -62,6 +63,11 @@ class VoiceCallHandler:
     # The latest calls' results, newest last (bounded: a long-running server keeps a few).
     results: deque[VoiceCallResult] = field(default_factory=lambda: deque(maxlen=100))
     _added: asyncio.Condition = field(default_factory=asyncio.Condition)
+
+    async def warm_up(self) -> None:
+        """Load the speech models now (in a thread), so the first call does not wait ~2 s."""
+        await asyncio.to_thread(models.whisper)
+        await asyncio.to_thread(models.piper)
 
     async def wait_results(self, count: int) -> list[VoiceCallResult]:
         """Wait until `count` calls have finished here (their results recorded)."""
