@@ -9,8 +9,14 @@ from __future__ import annotations
 import logging
 import sys
 import traceback
+from typing import TYPE_CHECKING
 
 from loguru import logger
+
+if TYPE_CHECKING:
+    from loguru import Record
+
+_INFO = 20
 
 
 class _InterceptHandler(logging.Handler):
@@ -22,10 +28,23 @@ class _InterceptHandler(logging.Handler):
         logger.opt(depth=6, exception=record.exc_info).log(level, record.getMessage())
 
 
+def _no_speech_text(record: Record) -> bool:
+    # Pipecat's DEBUG lines quote transcripts and the text sent to TTS (names, symptoms): PHI
+    # that no log level may show.
+    return not (record["name"] or "").startswith("pipecat") or record["level"].no >= _INFO
+
+
 def configure_logging(*, level: str = "INFO", json: bool = False) -> None:
     """Send every log line to stderr at `level`, as text or JSON lines."""
     logger.remove()
-    logger.add(sys.stderr, level=level, serialize=json, backtrace=False, diagnose=False)
+    logger.add(
+        sys.stderr,
+        level=level,
+        serialize=json,
+        backtrace=False,
+        diagnose=False,
+        filter=_no_speech_text,
+    )
     logging.basicConfig(handlers=[_InterceptHandler()], level=logging.INFO, force=True)
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers = [_InterceptHandler()]
@@ -33,7 +52,8 @@ def configure_logging(*, level: str = "INFO", json: bool = False) -> None:
     # Access lines would include `?token=` secrets; client request lines can carry phone
     # numbers in query strings (GHL's duplicate search).
     logging.getLogger("uvicorn.access").disabled = True
-    for name in ("httpx", "httpcore"):
+    # The Twilio SDK logs every request's headers at INFO.
+    for name in ("httpx", "httpcore", "twilio"):
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
