@@ -63,6 +63,7 @@ class AgentProcessor(FrameProcessor):
         self._speaking_task: asyncio.Task[None] | None = None
         self._grace_task: asyncio.Task[None] | None = None
         self._ending = False
+        self._muted = False
         self.turns: list[TurnTiming] = []
 
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
@@ -85,8 +86,10 @@ class AgentProcessor(FrameProcessor):
             else:
                 self._grace_task = self.create_task(self._wait_for_transcript())
         elif isinstance(frame, InterruptionFrame):
-            # The caller talked over the agent: what it had not said yet is dropped.
-            await self._stop_speaking()
+            # The caller talked over the agent: the rest of the reply is not spoken. The
+            # agent's turn still runs to its end, so an action it decided (a do-not-call
+            # after "Understood.") is never lost to an interruption.
+            self._muted = True
 
     async def _wait_for_transcript(self) -> None:
         await asyncio.sleep(TRANSCRIPT_GRACE_S)  # a deadline, not a wait for work
@@ -102,23 +105,23 @@ class AgentProcessor(FrameProcessor):
         if self.turns:
             self.turns[-1].transcript_at = time.monotonic()
             self.turns[-1].texts.append(utterance)
-        await self._stop_speaking()
+        # One agent turn at a time: the previous one finishes (muted if interrupted) first.
+        if self._speaking_task is not None:
+            await self._speaking_task
         self._start_speaking(self._agent.respond(utterance))
 
     def _start_speaking(self, events: AsyncIterator[TurnEvent]) -> None:
         if self._ending:
             return
+        self._muted = False
         self._speaking_task = self.create_task(self._speak(events))
-
-    async def _stop_speaking(self) -> None:
-        if self._speaking_task is not None and not self._speaking_task.done():
-            await self.cancel_task(self._speaking_task)
-        self._speaking_task = None
 
     async def _speak(self, events: AsyncIterator[TurnEvent]) -> None:
         first = True
         async for event in events:
             if isinstance(event, Say):
+                if self._muted:
+                    continue
                 if first and self.turns and self.turns[-1].reply_at is None:
                     self.turns[-1].reply_at = time.monotonic()
                 first = False
