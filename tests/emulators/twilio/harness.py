@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
@@ -20,7 +22,10 @@ from fastapi import FastAPI, Request, Response, WebSocket
 from dentalvoice.emulators.twilio import (
     EmulatorSettings,
     TwilioEmulator,
+    create_emulator,
+    serve_twilio_emulator,
 )
+from dentalvoice.serving import bind, serve_asgi, url_of
 from dentalvoice.telephony import TwilioClient
 from dentalvoice.telephony.signature import public_url, validate_http, validate_websocket
 
@@ -214,3 +219,44 @@ async def place_call(twilio: TwilioClient, to: str = TO, *, key: str = "attempt-
         timeout_s=25,
         idempotency_key=key,
     )
+
+
+@asynccontextmanager
+async def running_servers() -> AsyncIterator[Harness]:
+    """A receiver and a served emulator routed to it, for one test module.
+
+    Starting and stopping uvicorn costs a few tenths of a second, more than most tests.
+    """
+    state = Receiver()
+    sock = bind()
+    state.base_url = url_of(sock)
+    emulator = create_emulator(
+        account_sid=ACCOUNT_SID,
+        auth_token=AUTH_TOKEN,
+        route={PUBLIC: state.base_url},
+        settings=fast_settings(),
+    )
+    with sock:
+        async with (
+            serve_asgi(receiver_app(state), sock=sock, websockets=True),
+            serve_twilio_emulator(emulator) as url,
+        ):
+            try:
+                yield Harness(state, emulator, url)
+            finally:
+                # Open app-side sockets would hold the receiver's shutdown.
+                for app_socket in state.open_sockets:
+                    app_socket.done.set()
+
+
+@asynccontextmanager
+async def fresh(servers: Harness) -> AsyncIterator[Harness]:
+    """The module's servers with fresh state, checked for emulator crashes afterwards."""
+    servers.receiver.reset()
+    await servers.emulator.reset(settings=fast_settings())
+    yield servers
+    errors = list(servers.emulator.internal_errors)
+    # Ending every call here keeps one test's calls out of the next test's records.
+    await servers.emulator.reset()
+    servers.receiver.reset()
+    assert errors == []
