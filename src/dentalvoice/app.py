@@ -75,7 +75,9 @@ def build_intake(
 def _media_handler(
     settings: Settings, db: Database, telephony: Telephony, clock: Callable[[], datetime]
 ) -> MediaHandler:
-    if not settings.voice_pipeline:
+    # Without Twilio no call can reach the media route: no reason to import Pipecat and the
+    # speech libraries (seconds of start-up) for it.
+    if not settings.voice_pipeline or telephony.callbacks is None:
         return HangUpWhenAnswered(signals=telephony.signals)
     # Imported here: Pipecat and the speech libraries take seconds to import, and a
     # process without calls (tests of intake, the CLI) should not pay for them.
