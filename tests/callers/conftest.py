@@ -1,44 +1,14 @@
 """Fixtures: the Twilio emulator and a receiver app to put a talking caller on the phone with.
 
-The receiver and emulator come from the emulator's own tests (`tests/emulators/twilio/harness`);
-one pair serves a whole test module, and each test starts from a reset.
+The same fixtures as the emulator's own tests (one receiver and emulator per test module, each
+test starting from a reset), reused rather than redefined.
 """
 
-from __future__ import annotations
-
-from collections.abc import AsyncIterator
-
-import pytest_asyncio
-
-from dentalvoice.telephony import TwilioClient
-
-from ..emulators.twilio.harness import (
-    ACCOUNT_SID,
-    AUTH_TOKEN,
-    Harness,
-    fresh,
-    running_servers,
+from tests.emulators.twilio.conftest import (  # noqa: F401 - fixtures, found by name
+    emulator,
+    harness,
+    receiver,
+    servers,
+    twilio,
+    twilio_url,
 )
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def servers() -> AsyncIterator[Harness]:
-    """One receiver and one served emulator per test module; each test resets them."""
-    async with running_servers() as running:
-        yield running
-
-
-@pytest_asyncio.fixture(loop_scope="module")
-async def harness(servers: Harness) -> AsyncIterator[Harness]:
-    """The module's servers with fresh state, checked for emulator crashes afterwards."""
-    async with fresh(servers) as ready:
-        yield ready
-
-
-@pytest_asyncio.fixture(loop_scope="module")
-async def twilio(harness: Harness) -> AsyncIterator[TwilioClient]:
-    client = TwilioClient(
-        account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN, api_base_url=harness.url, timeout_s=5
-    )
-    yield client
-    await client.close()

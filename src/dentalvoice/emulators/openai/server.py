@@ -26,7 +26,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from dentalvoice.emulators.openai.policies import ChatRequest, Policy, PolicyReply
-from dentalvoice.serving import serve_asgi
+from dentalvoice.serving import answer_lifespan, serve_asgi
 
 Message = MutableMapping[str, Any]
 Scope = MutableMapping[str, Any]
@@ -119,7 +119,7 @@ class FakeOpenAI:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Handle one ASGI connection scope."""
         if scope["type"] == "lifespan":
-            await _lifespan(receive, send)
+            await answer_lifespan(receive, send)
             return
         if scope["type"] != "http":
             return
@@ -356,16 +356,6 @@ async def serve_fake_openai(
 
 
 # -- helpers --------------------------------------------------------------------------------
-
-
-async def _lifespan(receive: Receive, send: Send) -> None:
-    while True:
-        message = await receive()
-        if message["type"] == "lifespan.startup":
-            await send({"type": "lifespan.startup.complete"})
-        elif message["type"] == "lifespan.shutdown":
-            await send({"type": "lifespan.shutdown.complete"})
-            return
 
 
 async def _read_body(receive: Receive) -> bytes:

@@ -24,6 +24,7 @@ from urllib.parse import parse_qsl, urlencode
 
 from dentalvoice.emulators.twilio.resources import call_json, calls_page
 from dentalvoice.emulators.twilio.rules import ApiError, last, spec_error
+from dentalvoice.serving import answer_lifespan
 
 if TYPE_CHECKING:
     from dentalvoice.emulators.twilio.emulator import TwilioEmulator
@@ -58,7 +59,7 @@ def _summary(call: Any) -> dict[str, Any]:
 async def handle(emulator: TwilioEmulator, scope: Scope, receive: Receive, send: Send) -> None:
     """Serve one ASGI connection scope."""
     if scope["type"] == "lifespan":
-        await _lifespan(receive, send)
+        await answer_lifespan(receive, send)
         return
     if scope["type"] == "websocket":
         await receive()
@@ -184,13 +185,3 @@ async def _read_body(receive: Receive) -> bytes:
         if not message.get("more_body", False):
             break
     return b"".join(parts)
-
-
-async def _lifespan(receive: Receive, send: Send) -> None:
-    while True:
-        message = await receive()
-        if message["type"] == "lifespan.startup":
-            await send({"type": "lifespan.startup.complete"})
-        elif message["type"] == "lifespan.shutdown":
-            await send({"type": "lifespan.shutdown.complete"})
-            return
