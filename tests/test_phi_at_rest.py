@@ -9,11 +9,16 @@ import httpx
 import pytest
 from sqlalchemy import text
 
+from dentalvoice.conversation.agent import TransferReason
+from dentalvoice.conversation.qualification import Qualification
 from dentalvoice.db import Database
 from dentalvoice.db.registry import metadata
+from dentalvoice.voice import records
 from tests import factories as f
+from tests.compliance.test_flows import MORNING
 from tests.conftest import TEST_SECRET, GhlKeys
 from tests.leads.test_router import URL, add_location
+from tests.voice.test_records import answered
 
 FIRST, LAST = "Zephyrina", "Quillbottom"
 EMAIL = "zephyrina.quillbottom@example.test"
@@ -72,6 +77,38 @@ async def test_no_plaintext_phi_in_the_database(
     dump = await _dump(db)
 
     assert len(dump) > 1000
+    for needle in NEEDLES:
+        assert needle.encode() not in dump, needle
+        assert needle.encode().hex().encode() not in dump.lower(), needle
+        assert json.dumps(needle).encode() not in dump, needle
+
+
+async def test_no_plaintext_phi_in_a_stored_call(db: Database) -> None:
+    """The call record's transcript, qualification and transfer summary are ciphertext."""
+    attempt = await answered(db)
+    said = f"I'm {FIRST} {LAST}, {EMAIL}, call me on {PHONE_NATIONAL} or {PHONE_E164}."
+    async with db.transaction() as session:
+        await records.record_transfer(
+            session=session,
+            attempt_id=attempt.id,
+            reason=TransferReason.REQUESTED,
+            summary=said,
+            at=MORNING,
+        )
+        await records.store_call(
+            session=session,
+            attempt_id=attempt.id,
+            qualification=Qualification(
+                chief_complaint=f"{FIRST} {LAST}", summary=said, last_visit=PHONE_E164
+            ),
+            transcript=[("agent", f"Hello {FIRST}."), ("caller", said)],
+            actions=records.ActionsTaken(transfer_reason=TransferReason.REQUESTED),
+            latency=[],
+            ended_at=MORNING,
+        )
+
+    dump = await _dump(db)
+
     for needle in NEEDLES:
         assert needle.encode() not in dump, needle
         assert needle.encode().hex().encode() not in dump.lower(), needle

@@ -83,7 +83,7 @@ def _media_handler(
     # process without calls (tests of intake, the CLI) should not pay for them.
     from dentalvoice.voice.handler import VoiceCallHandler
 
-    return VoiceCallHandler(settings=settings, db=db, clock=clock)
+    return VoiceCallHandler(settings=settings, db=db, clock=clock, control=telephony.control)
 
 
 def create_app(
@@ -144,6 +144,11 @@ def create_app(
                 # A model load in its thread cannot be interrupted; it is only waited for.
                 await asyncio.gather(warming, return_exceptions=True)
             await telephony.aclose()
+            # A handler the app built is the app's to close (cloud speech clients); one
+            # passed in belongs to its caller.
+            close_handler = getattr(app.state.media_handler, "aclose", None)
+            if media_handler is None and close_handler is not None:
+                await close_handler()
             if redis is not None:
                 await redis.aclose()
             await db.dispose()

@@ -30,6 +30,7 @@ from dentalvoice.telephony.client import TwilioClient
 from dentalvoice.telephony.control import CallControl
 from dentalvoice.telephony.dialer import TwilioDialer
 from dentalvoice.telephony.urls import CallbackUrls
+from dentalvoice.voice.records import TransferWhispers
 
 
 def worker_name() -> str:
@@ -49,6 +50,7 @@ class Telephony:
     wake: WakeRelay
     callbacks: Callbacks | None = None
     client: TwilioClient | None = None
+    control: CallControl | None = None  # live-call steering, for callbacks and the voice agent
     worker: DialWorker | None = None
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -132,15 +134,17 @@ def open_telephony(
         timeout_s=settings.twilio_timeout_s,
     )
     telephony.client = client
+    telephony.control = CallControl(client=client)
     telephony.callbacks = Callbacks(
         db=db,
         auth_token=settings.twilio_auth_token.get_secret_value(),
         urls=urls,
         sessions=telephony.sessions,
         signals=signals,
-        control=CallControl(client=client),
+        control=telephony.control,
         wake=wake,
         default_from=settings.twilio_from_number,
+        whispers=TransferWhispers(db),
         clock=clock,
     )
     telephony.worker = DialWorker(

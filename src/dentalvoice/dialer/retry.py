@@ -25,6 +25,7 @@ class Outcome(enum.StrEnum):
     FAX = "fax"
     OPTED_OUT = "opted_out"
     WRONG_NUMBER = "wrong_number"
+    TRANSFERRED = "transferred"  # the agent handed the caller to the clinic's front desk
     CANCELED = "canceled"  # we cancelled it (DND or opt-out arrived while ringing)
 
 

@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Final
+from typing import Final, Protocol
 
 from loguru import logger
 
@@ -38,6 +38,14 @@ SESSION_TTL_S: Final = 4 * 3600
 _WAKE_WITHIN = timedelta(seconds=30)
 
 
+class WhisperSource(Protocol):
+    """Where a transfer's summary is kept until the front desk hears it (ids in, text out)."""
+
+    async def __call__(self, attempt_id: uuid.UUID) -> str | None:
+        """The summary for the attempt's transfer, or None when it asked for none."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class Callbacks:
     """The process's handlers for Twilio's requests."""
@@ -52,6 +60,8 @@ class Callbacks:
     # TWILIO_FROM_NUMBER: the caller id a clinic without its own number calls from, and so
     # the number its voicemails ask to be called back on.
     default_from: str | None = None
+    # The summaries transfers whisper to the front desk (kept with the call's record).
+    whispers: WhisperSource | None = None
     clock: Callable[[], datetime] = utcnow
 
     # -- authenticity ---------------------------------------------------------------------
@@ -223,6 +233,23 @@ class Callbacks:
             # The call goes on without the message; its final status still settles the job.
             logger.warning("amd action {} failed: {}", action.value, describe_exception(exc))
         return action
+
+    async def whisper(self, *, attempt_id: uuid.UUID) -> str:
+        """The TwiML the person taking a transfer hears before the caller is connected.
+
+        Args:
+            attempt_id: From the whisper URL (the transfer put it there).
+
+        Returns:
+            The TwiML document: the transfer's summary, said once.
+
+        Raises:
+            progress.UnknownAttempt: No transfer of ours was made for this attempt.
+        """
+        summary = await self.whispers(attempt_id) if self.whispers is not None else None
+        if summary is None:
+            raise progress.UnknownAttempt("no transfer for this attempt")
+        return twiml.whisper(text=summary)
 
     # -- the media stream -----------------------------------------------------------------
 

@@ -148,6 +148,23 @@ async def amd(request: Request, callbacks: CallbacksDep) -> Response:
     return Response(status_code=204)
 
 
+@router.post("/whisper", response_class=Response, responses={403: {}, 400: {}, 404: {}})
+async def whisper(request: Request, callbacks: CallbacksDep) -> Response:
+    """A transfer was answered: what the front desk hears before the caller is connected."""
+    # The request describes the transfer's own leg (its CallSid is not the attempt's call):
+    # the signed URL's attempt id is what names the transfer.
+    try:
+        await _signed_form(request, callbacks, "whisper")
+        document = await callbacks.whisper(attempt_id=_attempt(request))
+    except _Refused as exc:
+        return _refusal(exc)
+    except UnknownAttempt:
+        CALLBACKS.labels("whisper", "unknown_attempt").inc()
+        return _refusal(_Refused(404, "attempt: unknown"))
+    CALLBACKS.labels("whisper", "ok").inc()
+    return Response(document, media_type=_XML)
+
+
 class _Channel:
     """Starlette's WebSocket as a `MediaChannel` (JSON text frames only)."""
 

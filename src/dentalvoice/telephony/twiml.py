@@ -94,6 +94,24 @@ def voicemail(*, text: str, voice: str | None = None) -> str:
     return _render(response)
 
 
+def whisper(*, text: str, voice: str | None = None) -> str:
+    """What the person taking a transfer hears before the caller is connected: `<Say>text</Say>`.
+
+    Nothing follows the `<Say>`: when the document ends, Twilio bridges the two sides (a
+    `<Hangup/>` here would refuse the transfer instead).
+
+    Args:
+        text: The summary to say; plain text, escaped by the SDK.
+        voice: A Twilio voice name; None uses Twilio's default.
+
+    Returns:
+        The TwiML document.
+    """
+    response = VoiceResponse()
+    response.say(_clean(text), voice=_clean(voice) if voice is not None else None)
+    return _render(response)
+
+
 def hangup() -> str:
     """End the call: `<Hangup/>`.
 

@@ -10,6 +10,7 @@ VOICE_PATH = "/twilio/voice"
 STATUS_PATH = "/twilio/status"
 AMD_PATH = "/twilio/amd"
 MEDIA_PATH = "/twilio/media"
+WHISPER_PATH = "/twilio/whisper"
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +56,13 @@ class CallbackUrls:
     def amd(self, attempt_id: uuid.UUID) -> str:
         """Where Twilio posts the answering-machine verdict."""
         return f"{self.base}{AMD_PATH}?attempt={attempt_id.hex}"
+
+    def whisper(self, attempt_id: uuid.UUID) -> str:
+        """Where Twilio fetches what the front desk hears before a transfer connects.
+
+        Only the attempt id rides here: the summary is PHI and stays in our database.
+        """
+        return f"{self.base}{WHISPER_PATH}?attempt={attempt_id.hex}"
 
     def media(self, attempt_id: uuid.UUID, token: str) -> str:
         """The stream's wss URL: ids in the path, since Twilio drops query strings there."""
