@@ -10,6 +10,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from pydantic import (
+    AliasChoices,
     AnyHttpUrl,
     AwareDatetime,
     Field,
@@ -141,6 +142,41 @@ class Settings(BaseSettings):
     openai_base_url: AnyHttpUrl | None = None
     llm_turn_timeout_s: Annotated[float, Field(gt=0, le=60)] = 8.0
 
+    stt_provider: Literal["local", "openai"] = "local"
+    stt_model: str | None = Field(
+        default=None,
+        description=(
+            "local: a CTranslate2 Whisper directory (None: the bundled tiny.en); "
+            "openai: a transcription model (None: whisper-1). OpenAI uses OPENAI_BASE_URL."
+        ),
+    )
+    stt_timeout_s: Annotated[float, Field(gt=0, le=60)] = Field(
+        default=5.0, description="openai: one transcription request's budget (one retry after)."
+    )
+    stt_window_s: Annotated[int, Field(ge=10, le=30)] = Field(
+        default=10,
+        description=(
+            "local: the shortest audio window Whisper encodes (30 is Whisper's own). Shorter is "
+            "faster (10 s: ~0.25x the encoder time of 30 s) and misses a few more words."
+        ),
+    )
+    tts_provider: Literal["local", "polly"] = "local"
+    tts_voice: str | None = Field(
+        default=None,
+        description="local: a Piper .onnx voice (None: joe-medium); polly: a VoiceId (Joanna).",
+    )
+    tts_timeout_s: Annotated[float, Field(gt=0, le=60)] = Field(
+        default=5.0, description="polly: connect and read budget of one synthesis request."
+    )
+    aws_region: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("aws_region", "aws_default_region"),
+        description="Polly's region (AWS_REGION or AWS_DEFAULT_REGION; None: us-east-1).",
+    )
+    polly_endpoint_url: AnyHttpUrl | None = Field(
+        default=None, description="Send Polly requests here instead (the emulator)."
+    )
+
     log_level: Literal["TRACE", "DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = False
 
@@ -199,6 +235,12 @@ class Settings(BaseSettings):
                 "SIMULATED_CLOCK_START needs TWILIO_API_BASE_URL (an emulator): real calls "
                 "must follow the real clock"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _openai_stt_needs_a_key(self) -> Settings:
+        if self.stt_provider == "openai" and self.openai_api_key is None:
+            raise ValueError("STT_PROVIDER=openai needs OPENAI_API_KEY")
         return self
 
     @property

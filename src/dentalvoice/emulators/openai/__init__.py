@@ -1,4 +1,4 @@
-"""A fake OpenAI-compatible chat completions server, for tests and benchmarks without the API."""
+"""A fake OpenAI-compatible server (chat completions, transcriptions) for tests and benchmarks."""
 
 from dentalvoice.emulators.openai.policies import (
     ChatMessage,
@@ -10,6 +10,7 @@ from dentalvoice.emulators.openai.policies import (
     ScriptFollowingPolicy,
 )
 from dentalvoice.emulators.openai.server import FakeOpenAI, Fault, create_app, serve_fake_openai
+from dentalvoice.emulators.openai.transcriptions import TranscriptionRequest
 
 __all__ = [
     "ChatMessage",
@@ -21,6 +22,7 @@ __all__ = [
     "Policy",
     "PolicyReply",
     "ScriptFollowingPolicy",
+    "TranscriptionRequest",
     "create_app",
     "serve_fake_openai",
 ]

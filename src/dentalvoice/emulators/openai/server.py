@@ -5,7 +5,8 @@ server-sent `chat.completion.chunk` events ending in `data: [DONE]` (tool-call a
 over several chunks, as the real API streams them), a `chat.completion` object when not
 streaming, and OpenAI-shaped error bodies. What it answers comes from a policy (see
 `policies`). Latency and faults are attributes of the app instance, so a test can change them
-between requests.
+between requests. `POST /v1/audio/transcriptions` transcribes uploaded WAV with the local
+Whisper model (see `transcriptions`).
 
 The app is written against ASGI directly rather than a web framework: frameworks stay at the
 service's edges (see tests/test_architecture.py), and the fake needs only one route.
@@ -25,7 +26,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from dentalvoice.emulators.openai import transcriptions
 from dentalvoice.emulators.openai.policies import ChatRequest, Policy, PolicyReply
+from dentalvoice.emulators.openai.transcriptions import FormError, TranscriptionRequest
 from dentalvoice.serving import answer_lifespan, serve_asgi
 
 Message = MutableMapping[str, Any]
@@ -82,8 +85,15 @@ class FakeOpenAI:
         hang_s: How long a hang lasts if the client does not give up first.
         argument_piece_chars: Size of the pieces tool-call arguments are streamed in.
 
+    Transcriptions (`POST /v1/audio/transcriptions`) have their own knobs:
+        whisper_model: The local Whisper model directory; None for the bundled `tiny.en`.
+        transcription_delay_s: Pause before each transcription's reply (a cloud round trip).
+        transcription_fault: SERVER_ERROR, RATE_LIMIT, or (any other) a hang of `hang_s`.
+        transcription_fault_times: How many transcriptions get it; None until cleared.
+
     Read-only observations: `requests` (every valid request, in order), `chunks_sent` and
-    `streams_completed` (streams that reached `data: [DONE]`).
+    `streams_completed` (streams that reached `data: [DONE]`), `transcriptions` (every valid
+    transcription request, in order) and `transcripts` (the text each was answered with).
     """
 
     def __init__(self, policy: Policy, *, api_key: str | None = None) -> None:
@@ -99,6 +109,12 @@ class FakeOpenAI:
         self.requests: list[ChatRequest] = []
         self.chunks_sent = 0
         self.streams_completed = 0
+        self.whisper_model: str | None = None
+        self.transcription_delay_s = 0.0
+        self.transcription_fault: Fault | None = None
+        self.transcription_fault_times: int | None = None
+        self.transcriptions: list[TranscriptionRequest] = []
+        self.transcripts: list[str] = []
 
     def inject(self, fault: Fault, *, times: int | None = None, after_chunks: int = 2) -> None:
         """Make the next `times` requests (every one when None) fail with `fault`.
@@ -124,6 +140,9 @@ class FakeOpenAI:
         if scope["type"] != "http":
             return
         path = str(scope["path"]).rstrip("/")
+        if path.endswith("/audio/transcriptions"):
+            await self._transcription(scope, receive, send)
+            return
         if not path.endswith("/chat/completions"):
             await _send_json(
                 send,
@@ -168,6 +187,63 @@ class FakeOpenAI:
                 "Incorrect API key provided.", "invalid_request_error", code="invalid_api_key"
             )
         return None
+
+    async def _transcription(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["method"] != "POST":
+            await _send_json(send, 405, _error("Method not allowed.", "invalid_request_error"))
+            return
+        denied = self._check_auth(scope)
+        if denied is not None:
+            await _send_json(send, 401, denied)
+            return
+        body = await _read_body(receive)
+        content_type = next(
+            (v.decode("latin-1") for k, v in scope["headers"] if k.lower() == b"content-type"),
+            "",
+        )
+        try:
+            request, audio = transcriptions.TranscriptionRequest.parse(content_type, body)
+        except FormError as exc:
+            error = _error(exc.message, "invalid_request_error", param=exc.param)
+            await _send_json(send, 400, error)
+            return
+        self.transcriptions.append(request)
+        fault = self._take_transcription_fault()
+        if fault is Fault.SERVER_ERROR:
+            await _send_json(send, 500, _SERVER_ERROR)
+            return
+        if fault is Fault.RATE_LIMIT:
+            await _send_json(send, 429, _RATE_LIMITED)
+            return
+        gone = asyncio.Event()
+        watcher = asyncio.create_task(_watch_disconnect(receive, gone))
+        try:
+            if fault is not None and await _pause(self.hang_s, gone):
+                return
+            text = await asyncio.to_thread(
+                transcriptions.transcribe, audio, request, self.whisper_model
+            )
+            if await _pause(self.transcription_delay_s, gone):
+                return
+            self.transcripts.append(text)
+            content_type_out, payload = transcriptions.reply(request, text)
+            headers = [
+                (b"content-type", content_type_out.encode()),
+                (b"x-request-id", _request_id()),
+            ]
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            await send({"type": "http.response.body", "body": payload})
+        finally:
+            watcher.cancel()
+            await asyncio.wait({watcher})
+
+    def _take_transcription_fault(self) -> Fault | None:
+        fault = self.transcription_fault
+        if fault is not None and self.transcription_fault_times is not None:
+            self.transcription_fault_times -= 1
+            if self.transcription_fault_times <= 0:
+                self.transcription_fault, self.transcription_fault_times = None, None
+        return fault
 
     def _take_fault(self) -> Fault | None:
         fault = self.fault
