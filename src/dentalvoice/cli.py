@@ -638,7 +638,14 @@ def demo(
 @app.command("eval")
 def eval_scenarios(
     paths: Annotated[list[Path], typer.Argument(help="Scenario files or directories.")],
-    mode: Annotated[str, typer.Option(help="text (voice comes with the voice pipeline).")] = "text",
+    mode: Annotated[
+        str,
+        typer.Option(
+            help="text (agent and caller exchange text) or voice (each scenario is a whole "
+            "phone call, as in `demo`: emulator, local Whisper and Piper, a talking caller; "
+            "one after another, about a minute each; scripted agent only)."
+        ),
+    ] = "text",
     agent: Annotated[
         str | None, typer.Option(help="scripted or openai (default: LLM_PROVIDER).")
     ] = None,
@@ -647,8 +654,32 @@ def eval_scenarios(
     """Run scenario files against the agent; per-scenario pass/fail and per-field accuracy."""
     from dentalvoice.conversation.agent import Agent
     from dentalvoice.conversation.evaluation import print_report, run_paths
-    from dentalvoice.conversation.evaluation.scenario import ScenarioError
+    from dentalvoice.conversation.evaluation.scenario import Scenario, ScenarioError
     from dentalvoice.conversation.factory import build_agent
+
+    if mode not in ("text", "voice"):
+        err.print(f"[red]unknown evaluation mode {mode!r}; available: text, voice[/red]")
+        raise typer.Exit(2)
+    if mode == "voice":
+        from dentalvoice.voice.evaluation import demo_differences, run_voice_paths
+
+        if agent not in (None, "scripted"):
+            err.print("[red]--agent: the voice mode runs the scripted agent only[/red]")
+            raise typer.Exit(2)
+        data_dir = _settings().data_dir / "eval-voice"
+
+        def starting(scenario: Scenario) -> None:
+            out.print(f"{scenario.name}: calling…", highlight=False)
+            for note in demo_differences(scenario):
+                out.print(f"  [yellow]not reproduced by the demo call:[/yellow] {note}")
+
+        try:
+            report = asyncio.run(run_voice_paths(paths, data_dir=data_dir, on_start=starting))
+        except ScenarioError as exc:
+            err.print(f"[red]{exc}[/red]")
+            raise typer.Exit(2) from None
+        print_report(report, out, transcripts=transcripts)
+        raise typer.Exit(0 if report.ok else 1)
 
     settings = _settings()
     kind, client = _agent_kind(settings, agent)

@@ -45,6 +45,16 @@ class LatencyStats:
     first_say_p99_ms: float
 
 
+@dataclass(frozen=True, slots=True)
+class VoiceLatencyStats:
+    """Voice-to-voice latency in milliseconds, as the caller hears it (voice runs)."""
+
+    count: int
+    p50_ms: float
+    p90_ms: float
+    max_ms: float
+
+
 def percentile(values: Sequence[float], pct: float) -> float:
     """The nearest-rank percentile (`pct` in 0..100) of `values`; 0.0 for no values."""
     if not values:
@@ -66,6 +76,16 @@ def latency_stats(totals: Sequence[float], first_says: Sequence[float]) -> Laten
     )
 
 
+def voice_latency_stats(values_ms: Sequence[float]) -> VoiceLatencyStats:
+    """Summary of voice-to-voice latencies given in milliseconds."""
+    return VoiceLatencyStats(
+        count=len(values_ms),
+        p50_ms=percentile(values_ms, 50),
+        p90_ms=percentile(values_ms, 90),
+        max_ms=max(values_ms, default=0.0),
+    )
+
+
 @dataclass(slots=True)
 class EvalReport:
     """The results of an evaluation run and what they add up to."""
@@ -74,6 +94,7 @@ class EvalReport:
     fields: dict[str, Score] = field(default_factory=dict)  # qualification path -> score
     outcome: Score = field(default_factory=Score)
     latency: LatencyStats = field(default_factory=lambda: latency_stats([], []))
+    voice_to_voice: VoiceLatencyStats | None = None  # set when the results are voice runs
 
     @property
     def passed(self) -> int:
@@ -99,6 +120,7 @@ def build_report(results: list[ScenarioResult]) -> EvalReport:
     outcome = Score()
     totals: list[float] = []
     first_says: list[float] = []
+    voice_ms: list[float] = []
     for result in results:
         for check in result.checks:
             if check.field == "outcome":
@@ -109,11 +131,14 @@ def build_report(results: list[ScenarioResult]) -> EvalReport:
             totals.append(turn.total)
             if turn.first_say is not None:
                 first_says.append(turn.first_say)
+        voice_ms.extend(result.voice_to_voice_ms or [])
+    voice = any(result.voice_to_voice_ms is not None for result in results)
     return EvalReport(
         results=results,
         fields=dict(sorted(fields.items())),
         outcome=outcome,
         latency=latency_stats(totals, first_says),
+        voice_to_voice=voice_latency_stats(voice_ms) if voice else None,
     )
 
 
@@ -158,13 +183,23 @@ def print_report(report: EvalReport, console: Console, *, transcripts: bool = Fa
     console.print(accuracy)
 
     lat = report.latency
-    console.print(
-        f"Agent turns: {lat.count}; latency to last event p50 {lat.p50_ms:.3f} ms, "
-        f"p99 {lat.p99_ms:.3f} ms, max {lat.max_ms:.3f} ms; to first sentence p50 "
-        f"{lat.first_say_p50_ms:.3f} ms, p99 {lat.first_say_p99_ms:.3f} ms",
-        markup=False,
-        highlight=False,
-    )
+    voice = report.voice_to_voice
+    if voice is None or lat.count:
+        console.print(
+            f"Agent turns: {lat.count}; latency to last event p50 {lat.p50_ms:.3f} ms, "
+            f"p99 {lat.p99_ms:.3f} ms, max {lat.max_ms:.3f} ms; to first sentence p50 "
+            f"{lat.first_say_p50_ms:.3f} ms, p99 {lat.first_say_p99_ms:.3f} ms",
+            markup=False,
+            highlight=False,
+        )
+    if voice is not None:
+        console.print(
+            f"Voice-to-voice, as the caller hears it: {voice.count} answered turns (barge-ins "
+            f"left out); p50 {voice.p50_ms:.0f} ms, p90 {voice.p90_ms:.0f} ms, "
+            f"max {voice.max_ms:.0f} ms",
+            markup=False,
+            highlight=False,
+        )
     style = "bold green" if report.ok else "bold red"
     console.print(Text(f"{report.passed}/{len(report.results)} scenarios passed", style=style))
     if transcripts:

@@ -106,7 +106,9 @@ class ScenarioResult:
     turns: int  # caller turns, silences included
     latencies: list[TurnLatency]
     checks: list[Check] = field(default_factory=list)
-    error: str | None = None  # the agent raised
+    error: str | None = None  # the agent raised (voice: the call failed)
+    # Voice runs only: the caller-measured voice-to-voice ms of answered turns not barged into.
+    voice_to_voice_ms: list[float] | None = None
 
     @property
     def name(self) -> str:
@@ -314,7 +316,8 @@ async def run_paths(
     Args:
         paths: Files, directories, or one of either.
         agent_kind: The agent kind passed to the factory.
-        mode: How agent and caller talk; only "text" exists today.
+        mode: How agent and caller talk; only "text" here (`dentalvoice.voice.evaluation`
+            runs the voice mode).
         agent_factory: Overrides the default factory (tests, other agents).
 
     Returns:
