@@ -1,15 +1,24 @@
-"""Voice-to-voice latency as the simulated caller measures it, over scenario files.
+"""Voice-to-voice latency as the simulated caller measures it: ours against stock Pipecat.
 
 Each scenario runs as one whole call on the embedded defaults (`dentalvoice.demo.run_demo`: the
-Twilio emulator, our pipeline with local models, and the talking caller, all on this machine).
+Twilio emulator, the pipeline with local models, and the talking caller, all on this machine).
 Voice-to-voice is the time from the end of the caller's speech to the first voiced frame of the
 agent's answer, both taken where the caller hears them. Turns where the caller barged in, or
 where the agent never answered, are left out.
 
-    python benchmarks/latency.py scenarios/implant-consult-insured.yaml scenarios/dentures.yaml
+Two configurations of the same models run through the same emulator and caller:
 
-This is the baseline of the stock configuration; the comparison with Pipecat's own defaults
-and the concurrency run come with the latency work.
+- `ours`: short-window Whisper with final transcripts, cached fixed prompts, phone-line VAD and
+  turn settings (`voice.handler.TurnTaking`);
+- `stock`: Pipecat's Twilio example defaults: stock `WhisperSTTService` transcription (30 s
+  window), default Silero VAD and Smart Turn settings, no speech cache.
+
+Beside the caller's figure, the pipeline's own per-turn moments (`voice.latency`) are printed
+as medians in ms after the caller's speech ended (VAD): turn decided, transcript ready, reply
+ready, first audio sent.
+
+    python benchmarks/latency.py scenarios/implant-consult-insured.yaml scenarios/dentures.yaml
+    python benchmarks/latency.py --config ours scenarios/
 """
 
 from __future__ import annotations
@@ -18,46 +27,129 @@ import argparse
 import asyncio
 import statistics
 import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from dentalvoice.conversation.evaluation.scenario import load_scenarios
+from dentalvoice.conversation.evaluation.scenario import Scenario, load_scenarios
 from dentalvoice.demo import run_demo
+from dentalvoice.voice.handler import STOCK_TURN_TAKING, TurnTaking
+from dentalvoice.voice.providers import SpeechProviders
+from dentalvoice.voice.services import LocalPiperTTS, LocalWhisperSTT
+
+MOMENTS = ("turn_decided_ms", "transcript_ready_ms", "reply_ready_ms", "first_audio_ms")
 
 
-def percentile(values: list[float], q: float) -> float:
+def percentile(values: Sequence[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-async def run(paths: list[str]) -> None:
-    everything: list[float] = []
+def stock_providers() -> SpeechProviders:
+    """The same local models as Pipecat's stock services use them: no short window, no cache."""
+    return SpeechProviders(
+        stt=lambda: LocalWhisperSTT(window_s=None),
+        tts=lambda: LocalPiperTTS(cache=None),
+        name="stock",
+    )
+
+
+@dataclass
+class Figures:
+    """One configuration's measurements over the scenario set."""
+
+    name: str
+    v2v: list[float] = field(default_factory=list)
+    moments: dict[str, list[float]] = field(default_factory=lambda: {m: [] for m in MOMENTS})
+    outcomes: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        if not self.v2v:
+            return f"{self.name}: no answered turn"
+        parts = [
+            f"{self.name}: {len(self.v2v)} turns, voice-to-voice"
+            f" p50={statistics.median(self.v2v):.0f} ms p90={percentile(self.v2v, 0.9):.0f} ms"
+            f" max={max(self.v2v):.0f} ms",
+            "  pipeline medians after speech end: "
+            + ", ".join(
+                f"{name.removesuffix('_ms')} {statistics.median(values):.0f} ms"
+                for name, values in self.moments.items()
+                if values
+            ),
+            f"  outcomes: {', '.join(self.outcomes)}",
+        ]
+        return "\n".join(parts)
+
+
+async def measure(
+    name: str,
+    scenarios: list[Scenario],
+    *,
+    providers: SpeechProviders | None,
+    turn_taking: TurnTaking,
+) -> Figures:
+    figures = Figures(name)
     with tempfile.TemporaryDirectory(prefix="dv-latency-") as tmp:
-        for scenario in load_scenarios(paths):
-            result = await run_demo(scenario=scenario, data_dir=Path(tmp) / scenario.name)
+        for scenario in scenarios:
+            result = await run_demo(
+                scenario=scenario,
+                data_dir=Path(tmp) / scenario.name,
+                providers=providers,
+                turn_taking=turn_taking,
+            )
             values = [
                 turn.voice_to_voice_ms
                 for turn in result.caller.turns
                 if turn.voice_to_voice_ms is not None and not turn.barge_in
             ]
-            everything += values
+            figures.v2v += values
+            for turn in result.result.turns if result.result else []:
+                for moment, ms in turn.as_ms().items():
+                    if ms is not None:
+                        figures.moments[moment].append(ms)
             outcome = result.result.qualification.outcome if result.result else None
-            summary = (
-                f"p50={statistics.median(values):.0f} ms max={max(values):.0f} ms"
-                if values
-                else "no answered turn"
-            )
-            print(f"{scenario.name}: {len(values)} turns, {summary}, outcome={outcome}")
-    if everything:
-        print(
-            f"all: {len(everything)} turns, voice-to-voice p50={statistics.median(everything):.0f}"
-            f" ms p90={percentile(everything, 0.9):.0f} ms"
+            figures.outcomes.append(f"{scenario.name}={outcome.value if outcome else None}")
+            p50 = f"p50={statistics.median(values):.0f} ms" if values else "no answered turn"
+            print(f"  [{name}] {scenario.name}: {len(values)} turns, {p50}", flush=True)
+    return figures
+
+
+async def run(paths: list[str], configs: list[str], vad_stop_s: float | None) -> None:
+    scenarios = load_scenarios(paths)
+    results: dict[str, Figures] = {}
+    if "ours" in configs:
+        ours = TurnTaking()
+        if vad_stop_s is not None:
+            ours = replace(ours, vad=ours.vad.model_copy(update={"stop_secs": vad_stop_s}))
+        results["ours"] = await measure("ours", scenarios, providers=None, turn_taking=ours)
+    if "stock" in configs:
+        results["stock"] = await measure(
+            "stock", scenarios, providers=stock_providers(), turn_taking=STOCK_TURN_TAKING
         )
+    for figures in results.values():
+        print(figures.summary())
+    ours, stock = results.get("ours"), results.get("stock")
+    if ours and stock and ours.v2v and stock.v2v:
+        p50 = statistics.median(ours.v2v) / statistics.median(stock.v2v)
+        p90 = percentile(ours.v2v, 0.9) / percentile(stock.v2v, 0.9)
+        print(f"ratio ours/stock: p50 {p50:.2f}, p90 {p90:.2f}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("paths", nargs="+", help="scenario files or directories")
-    asyncio.run(run(parser.parse_args().paths))
+    parser.add_argument(
+        "--config", choices=["ours", "stock", "both"], default="both", help="what to run"
+    )
+    parser.add_argument(
+        "--vad-stop-s",
+        type=float,
+        default=None,
+        help="ours with this Silero stop_secs (silence before the speech counts as ended)",
+    )
+    args = parser.parse_args()
+    configs = ["ours", "stock"] if args.config == "both" else [args.config]
+    asyncio.run(run(args.paths, configs, args.vad_stop_s))
 
 
 if __name__ == "__main__":

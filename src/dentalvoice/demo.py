@@ -34,13 +34,15 @@ from dentalvoice.emulators.twilio import CallRecord, create_emulator, serve_twil
 from dentalvoice.locations import service as location_service
 from dentalvoice.locations.schemas import LocationCreate
 from dentalvoice.serving import bind, serve_asgi, url_of
-from dentalvoice.voice.handler import VoiceCallHandler, VoiceCallResult
+from dentalvoice.voice.handler import TurnTaking, VoiceCallHandler, VoiceCallResult
+from dentalvoice.voice.providers import SpeechProviders
 
 PUBLIC = "https://demo.dentalvoice.test"
 ACCOUNT_SID = "AC" + "de" * 16
 GHL_LOCATION = "LocDemo0000000000001"
 DEMO_FROM = "+13055550100"
 DEFAULT_PHONE = "+13055550123"
+DEMO_FRONT_DESK = "+13055550199"  # where transfers go; the emulator's person answers there
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +90,8 @@ async def run_demo(
     data_dir: Path,
     on_line: Callable[[TranscriptLine], None] | None = None,
     max_call_s: float = 240.0,
+    providers: SpeechProviders | None = None,
+    turn_taking: TurnTaking | None = None,
 ) -> DemoResult:
     """Run the scenario's call end to end and return what happened.
 
@@ -96,6 +100,8 @@ async def run_demo(
         data_dir: A directory the demo may wipe and use.
         on_line: Told of each transcript line as the caller hears or says it.
         max_call_s: The longest the call may take.
+        providers: Speech services other than the settings' (benchmarks compare them).
+        turn_taking: VAD and turn settings other than ours (benchmarks compare them).
 
     Returns:
         The emulator's record of the call, the caller (turns, recording) and the results.
@@ -124,17 +130,30 @@ async def run_demo(
                     name=scenario.location.name,
                     ghl_location_id=GHL_LOCATION,
                     timezone=scenario.location.timezone,
+                    transfer_number=DEMO_FRONT_DESK
+                    if scenario.location.transfer_available
+                    else None,
                 ),
             )
         clock = process_clock(settings)
-        handler = VoiceCallHandler(settings=settings, db=db, clock=clock)
+        handler = VoiceCallHandler(
+            settings=settings,
+            db=db,
+            clock=clock,
+            providers=providers,
+            turn_taking=turn_taking or TurnTaking(),
+        )
         app = create_app(settings, media_handler=handler, clock=clock)
+        # As a server is before its first lead: models loaded, fixed prompts synthesised.
+        await handler.warm_up()
         with app_sock:
             async with (
                 app.router.lifespan_context(app),
                 serve_asgi(app, sock=app_sock, websockets=True) as app_url,
                 httpx.AsyncClient(base_url=app_url, timeout=30) as http,
             ):
+                # The call control exists once the app has started (it owns the Twilio client).
+                handler.control = app.state.telephony.control
                 await _post_lead(http, settings, scenario, phone)
                 (call,) = await emulator.wait_calls(1, timeout=60)
                 follower = _Follower(caller, on_line)
@@ -148,6 +167,7 @@ async def run_demo(
                 async with db.reader() as session:
                     attempt = await latest_attempt(session=session)
                 outcome = attempt.outcome if attempt is not None else None
+        await handler.aclose()
         await db.dispose()
     result = handler.results[-1] if handler.results else None
     return DemoResult(call=call, caller=caller, result=result, outcome=outcome)

@@ -105,10 +105,14 @@ async def running_stack(
     dial: bool = True,
     cps: float = 50.0,
     media_handler: MediaHandler | None = None,
+    location: dict[str, Any] | None = None,
     **overrides: Any,
 ) -> AsyncIterator[Stack]:
-    """Start the emulator and our app (with its dial worker when `dial`)."""
-    await add_location(db)
+    """Start the emulator and our app (with its dial worker when `dial`).
+
+    `location` overrides the test clinic's fields (a transfer number, say).
+    """
+    await add_location(db, **(location or {}))
     app_sock = bind()
     emulator = create_emulator(
         account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN, cps=cps, route={PUBLIC: url_of(app_sock)}

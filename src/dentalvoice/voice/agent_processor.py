@@ -4,18 +4,18 @@ Placed after STT and the user-turn processor. It collects the transcripts of a c
 asks the agent when the turn is over, and pushes each sentence to TTS as soon as the agent
 yields it (the first sentence is speaking while the rest is still being decided). Actions go
 to an `ActionSink` (telephony, DNC, the CRM record); `EndCall` ends the pipeline once the
-goodbye has been spoken, and the serializer hangs up the call.
+goodbye has been spoken, and the serializer hangs up the call. A `Transfer` waits until its
+one-line message has been played to the caller: the redirect that follows cuts the stream.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
 
 from loguru import logger
 from pipecat.frames.frames import (
+    BotStoppedSpeakingFrame,
     EndWorkerFrame,
     Frame,
     InterruptionFrame,
@@ -27,22 +27,15 @@ from pipecat.frames.frames import (
 )
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
-from dentalvoice.conversation.agent import Action, Agent, Do, EndCall, Say, TurnEvent
+from dentalvoice.conversation.agent import Action, Agent, Do, EndCall, Say, Transfer, TurnEvent
 
 ActionSink = Callable[[Action], Awaitable[None]]
 
 # A turn ended but its transcript has not arrived yet: how long to wait for it.
 TRANSCRIPT_GRACE_S = 1.5
-
-
-@dataclass
-class TurnTiming:
-    """When each step of one caller turn happened (monotonic seconds)."""
-
-    turn_stopped_at: float | None = None
-    transcript_at: float | None = None
-    reply_at: float | None = None  # the agent's first sentence
-    texts: list[str] = field(default_factory=list)
+# The longest a transfer waits for its message to play (a TTS failure must not strand the
+# caller, who asked for a person, with no transfer at all).
+PLAYOUT_WAIT_S = 15.0
 
 
 class AgentProcessor(FrameProcessor):
@@ -64,7 +57,12 @@ class AgentProcessor(FrameProcessor):
         self._grace_task: asyncio.Task[None] | None = None
         self._ending = False
         self._muted = False
-        self.turns: list[TurnTiming] = []
+        # Sentences sent to TTS whose audio has not finished playing. The output transport
+        # reports the end of each sentence's audio (a `BotStoppedSpeakingFrame` per TTS
+        # context, in order with the audio), so the count reaching 0 means all was played.
+        self._unplayed = 0
+        self._played_out = asyncio.Event()
+        self._played_out.set()
 
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
         """Route caller turns to the agent; pass every frame on."""
@@ -80,16 +78,21 @@ class AgentProcessor(FrameProcessor):
                 await self._answer()
         elif isinstance(frame, UserStoppedSpeakingFrame):
             self._turn_over = True
-            self.turns.append(TurnTiming(turn_stopped_at=time.monotonic()))
             if self._heard:
                 await self._answer()
             else:
                 self._grace_task = self.create_task(self._wait_for_transcript())
+        elif isinstance(frame, BotStoppedSpeakingFrame):
+            self._unplayed = max(0, self._unplayed - 1)
+            if self._unplayed == 0:
+                self._played_out.set()
         elif isinstance(frame, InterruptionFrame):
             # The caller talked over the agent: the rest of the reply is not spoken. The
             # agent's turn still runs to its end, so an action it decided (a do-not-call
             # after "Understood.") is never lost to an interruption.
             self._muted = True
+            self._unplayed = 0
+            self._played_out.set()
 
     async def _wait_for_transcript(self) -> None:
         await asyncio.sleep(TRANSCRIPT_GRACE_S)  # a deadline, not a wait for work
@@ -102,9 +105,6 @@ class AgentProcessor(FrameProcessor):
         utterance = " ".join(self._heard)
         self._heard.clear()
         self._turn_over = False
-        if self.turns:
-            self.turns[-1].transcript_at = time.monotonic()
-            self.turns[-1].texts.append(utterance)
         # One agent turn at a time: the previous one finishes (muted if interrupted) first.
         if self._speaking_task is not None:
             await self._speaking_task
@@ -117,19 +117,22 @@ class AgentProcessor(FrameProcessor):
         self._speaking_task = self.create_task(self._speak(events))
 
     async def _speak(self, events: AsyncIterator[TurnEvent]) -> None:
-        first = True
         async for event in events:
             if isinstance(event, Say):
                 if self._muted:
                     continue
-                if first and self.turns and self.turns[-1].reply_at is None:
-                    self.turns[-1].reply_at = time.monotonic()
-                first = False
+                self._unplayed += 1
+                self._played_out.clear()
                 await self.push_frame(TTSSpeakFrame(event.text))
             elif isinstance(event, Do):
                 await self._act(event.action)
 
     async def _act(self, action: Action) -> None:
+        if isinstance(action, Transfer):
+            try:
+                await asyncio.wait_for(self._played_out.wait(), timeout=PLAYOUT_WAIT_S)
+            except TimeoutError:
+                logger.warning("transfer message not played out in {} s", PLAYOUT_WAIT_S)
         if self._on_action is not None:
             try:
                 await self._on_action(action)

@@ -15,42 +15,86 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from loguru import logger
+from pipecat.audio.turn.smart_turn.base_smart_turn import SmartTurnParams
+from pipecat.audio.turn.smart_turn.local_smart_turn_v3 import LocalSmartTurnAnalyzerV3
 from pipecat.audio.vad.silero import SileroVADAnalyzer
+from pipecat.audio.vad.vad_analyzer import VADParams
 from pipecat.pipeline.pipeline import Pipeline
 from pipecat.pipeline.runner import PipelineRunner
 from pipecat.pipeline.task import PipelineParams, PipelineTask
 from pipecat.processors.audio.vad_processor import VADProcessor
-from pipecat.serializers.twilio import TwilioFrameSerializer
 from pipecat.transports.websocket.fastapi import (
     FastAPIWebsocketParams,
     FastAPIWebsocketTransport,
 )
+from pipecat.turns.user_stop import TurnAnalyzerUserTurnStopStrategy
 from pipecat.turns.user_turn_processor import UserTurnProcessor
+from pipecat.turns.user_turn_strategies import UserTurnStrategies
 
 from dentalvoice.config import Settings
-from dentalvoice.conversation.factory import build_agent
+from dentalvoice.conversation.agent import Action
 from dentalvoice.conversation.qualification import Qualification
 from dentalvoice.db.base import utcnow
 from dentalvoice.db.engine import Database
+from dentalvoice.telephony.control import CallControl
 from dentalvoice.telephony.media import LiveCall, MediaChannel
-from dentalvoice.voice import models
 from dentalvoice.voice.actions import CallActions
-from dentalvoice.voice.agent_processor import AgentProcessor, TurnTiming
+from dentalvoice.voice.agent_processor import AgentProcessor
+from dentalvoice.voice.agents import AgentFactory, agent_factory
 from dentalvoice.voice.context import call_context
-from dentalvoice.voice.services import LocalPiperTTS, LocalWhisperSTT
+from dentalvoice.voice.latency import LatencyObserver, TurnLatency
+from dentalvoice.voice.providers import SpeechProviders, speech_providers
+from dentalvoice.voice.serializer import PhoneLineSerializer
 
 PIPELINE_IN_RATE = 16_000
+
 TWILIO_RATE = 8_000
 
 
 @dataclass(frozen=True, slots=True)
+class TurnTaking:
+    """How the pipeline decides who is speaking: Silero starts the caller's turn (and
+    interrupts the agent), Smart Turn v3 ends it.
+
+    The defaults are tuned for a phone line. Pipecat's own (`STOCK_TURN_TAKING`) gate speech
+    on a volume smoothed over ~5 chunks (0.6 of full scale) and then 200 ms of it: ~400 ms
+    before a barge-in was heard (tests/voice/test_voice_call.py). A phone line carries no room
+    noise to guard against, so a lower gate and 100 ms of speech interrupt the agent in
+    180–250 ms (150 ms of speech: 250–290 ms, too close to the 300 ms budget). The cost: a
+    short "mhm" interrupts too. When Smart Turn thinks the caller is mid-sentence, the turn
+    still ends after `silence_fallback_s`: Pipecat's 3 s suits open conversation, while
+    answers to short questions rarely pause that long, and a 3 s wait is what callers hang
+    up on. Smart Turn judged many complete phone-line answers incomplete ("About two years
+    ago."), so this wait set the median: measured from Silero's stop to the first audio,
+    300–550 ms when Smart Turn said complete, 1.5–2.1 s when it waited out 1.5 s.
+    """
+
+    vad: VADParams = field(default_factory=lambda: VADParams(start_secs=0.1, min_volume=0.35))
+    silence_fallback_s: float = 0.8
+
+    def strategies(self) -> UserTurnStrategies:
+        """The turn strategies for one call (Smart Turn's analyzer holds per-call state)."""
+        analyzer = LocalSmartTurnAnalyzerV3(
+            params=SmartTurnParams(stop_secs=self.silence_fallback_s)
+        )
+        return UserTurnStrategies(stop=[TurnAnalyzerUserTurnStopStrategy(turn_analyzer=analyzer)])
+
+
+# Pipecat's Twilio example: default VAD and Smart Turn settings (the benchmarks' baseline).
+STOCK_TURN_TAKING = TurnTaking(vad=VADParams(), silence_fallback_s=3.0)
+
+
+@dataclass(frozen=True, slots=True)
 class VoiceCallResult:
-    """What one call's conversation produced (in memory; the CRM step persists it)."""
+    """What one call's conversation produced (kept in memory for demos and evaluations; the
+    call record in the database is what the CRM step reads)."""
 
     attempt_id: uuid.UUID
     qualification: Qualification
     transcript: list[tuple[str, str]]
-    turns: list[TurnTiming]
+    turns: list[TurnLatency]
+    actions: list[Action]
+    finished: bool  # the agent ended the conversation itself (goodbye or hand-over)
 
 
 @dataclass
@@ -60,14 +104,31 @@ class VoiceCallHandler:
     settings: Settings
     db: Database
     clock: Callable[[], datetime] = utcnow
+    # None: the providers the settings ask for (local models by default).
+    providers: SpeechProviders | None = None
+    # None: the agent LLM_PROVIDER asks for (the scripted one by default).
+    agent_factory: AgentFactory | None = None
+    turn_taking: TurnTaking = field(default_factory=TurnTaking)
+    # The process's live-call control (transfers, hang-ups); None without Twilio.
+    control: CallControl | None = None
     # The latest calls' results, newest last (bounded: a long-running server keeps a few).
     results: deque[VoiceCallResult] = field(default_factory=lambda: deque(maxlen=100))
     _added: asyncio.Condition = field(default_factory=asyncio.Condition)
 
+    _speech: SpeechProviders = field(init=False)
+    _agents: AgentFactory = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._speech = self.providers or speech_providers(self.settings)
+        self._agents = self.agent_factory or agent_factory(self.settings)
+
     async def warm_up(self) -> None:
         """Load the speech models now (in a thread), so the first call does not wait ~2 s."""
-        await asyncio.to_thread(models.whisper)
-        await asyncio.to_thread(models.piper)
+        await self._speech.warm_up()
+
+    async def aclose(self) -> None:
+        """Close what the speech providers share (HTTP clients of the cloud ones)."""
+        await self._speech.aclose()
 
     async def wait_results(self, count: int) -> list[VoiceCallResult]:
         """Wait until `count` calls have finished here (their results recorded)."""
@@ -83,15 +144,19 @@ class VoiceCallHandler:
             now=self.clock(),
             default_from=self.settings.twilio_from_number,
         )
-        agent = build_agent(context=context)
-        actions = CallActions(db=self.db, attempt_id=call.attempt_id)
+        agent = self._agents(context)
+        actions = CallActions.for_call(
+            db=self.db, settings=self.settings, call=call, control=self.control, clock=self.clock
+        )
         processor = AgentProcessor(agent=agent, on_action=actions)
+        latency = LatencyObserver(agent=processor)
         pipeline, transport = self._pipeline(call, processor)
         task = PipelineTask(
             pipeline,
             params=PipelineParams(
                 audio_in_sample_rate=PIPELINE_IN_RATE, audio_out_sample_rate=TWILIO_RATE
             ),
+            observers=[latency],
             idle_timeout_secs=None,
             enable_rtvi=False,
         )
@@ -111,7 +176,9 @@ class VoiceCallHandler:
             qualification = agent.state.qualification
             try:
                 await actions.finished(
-                    outcome=qualification.outcome, opted_out=qualification.opted_out
+                    qualification=qualification,
+                    transcript=list(agent.state.transcript),
+                    latency=latency.turns,
                 )
             finally:
                 self.results.append(
@@ -119,12 +186,14 @@ class VoiceCallHandler:
                         attempt_id=call.attempt_id,
                         qualification=qualification,
                         transcript=list(agent.state.transcript),
-                        turns=processor.turns,
+                        turns=latency.turns,
+                        actions=list(agent.state.actions),
+                        finished=agent.state.finished,
                     )
                 )
                 async with self._added:
                     self._added.notify_all()
-        logger.info("voice call ended: attempt={} turns={}", call.attempt_id, len(processor.turns))
+        logger.info("voice call ended: attempt={} turns={}", call.attempt_id, len(latency.turns))
 
     def _pipeline(
         self, call: LiveCall, processor: AgentProcessor
@@ -133,10 +202,10 @@ class VoiceCallHandler:
         # end of the pipeline ends the call. Pipecat's REST hang-up would also fire when the
         # stream ends because Twilio redirected the call (a voicemail, a transfer) and cut off
         # the very TwiML that replaced the stream.
-        serializer = TwilioFrameSerializer(
+        serializer = PhoneLineSerializer(
             stream_sid=call.stream_sid,
             call_sid=call.call_sid,
-            params=TwilioFrameSerializer.InputParams(auto_hang_up=False),
+            params=PhoneLineSerializer.InputParams(auto_hang_up=False),
         )
         transport = FastAPIWebsocketTransport(
             websocket=call.raw,
@@ -153,11 +222,11 @@ class VoiceCallHandler:
         pipeline = Pipeline(
             [
                 transport.input(),
-                VADProcessor(vad_analyzer=SileroVADAnalyzer()),
-                LocalWhisperSTT(),
-                UserTurnProcessor(),
+                VADProcessor(vad_analyzer=SileroVADAnalyzer(params=self.turn_taking.vad)),
+                self._speech.stt(),
+                UserTurnProcessor(user_turn_strategies=self.turn_taking.strategies()),
                 processor,
-                LocalPiperTTS(),
+                self._speech.tts(),
                 transport.output(),
             ]
         )
