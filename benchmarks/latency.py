@@ -17,8 +17,13 @@ Beside the caller's figure, the pipeline's own per-turn moments (`voice.latency`
 as medians in ms after the caller's speech ended (VAD): turn decided, transcript ready, reply
 ready, first audio sent.
 
+`--config overhead` measures what our orchestration adds per turn: instant providers (a
+transcript the moment the segment ends, a tone the moment a sentence arrives, the scripted
+agent), so the time from the turn's decision to its first audio sent is ours alone.
+
     python benchmarks/latency.py scenarios/implant-consult-insured.yaml scenarios/dentures.yaml
     python benchmarks/latency.py --config ours scenarios/
+    python benchmarks/latency.py --config overhead scenarios/implant-consult-insured.yaml
 """
 
 from __future__ import annotations
@@ -27,9 +32,16 @@ import argparse
 import asyncio
 import statistics
 import tempfile
-from collections.abc import Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+
+import numpy as np
+from pipecat.frames.frames import Frame, TranscriptionFrame
+from pipecat.services.settings import STTSettings, TTSSettings
+from pipecat.services.stt_service import SegmentedSTTService
+from pipecat.services.tts_service import TTSService
+from pipecat.utils.time import time_now_iso8601
 
 from dentalvoice.conversation.evaluation.scenario import Scenario, load_scenarios
 from dentalvoice.demo import run_demo
@@ -54,6 +66,44 @@ def stock_providers() -> SpeechProviders:
     )
 
 
+class InstantSTT(SegmentedSTTService):
+    """A transcript the moment the segment ends (the caller's words do not matter here)."""
+
+    def __init__(self) -> None:
+        super().__init__(settings=STTSettings(model=None, language=None))
+
+    async def run_stt(self, audio: bytes) -> AsyncGenerator[Frame | None, None]:
+        yield TranscriptionFrame("Yes.", self._user_id, time_now_iso8601(), finalized=True)
+
+
+class InstantTTS(TTSService):
+    """A tone as long as the sentence, the moment the sentence arrives."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            push_start_frame=True,
+            push_stop_frames=True,
+            settings=TTSSettings(model=None, voice="tone", language=None),
+        )
+
+    async def run_tts(self, text: str, context_id: str) -> AsyncGenerator[Frame, None]:
+        rate = self.sample_rate
+        t = np.arange(round(rate * max(0.3, len(text) / 15))) / rate
+        pcm = (np.sin(2 * np.pi * 220 * t) * 8000).astype(np.int16).tobytes()
+
+        async def once() -> AsyncIterator[bytes]:
+            yield pcm
+
+        async for frame in self._stream_audio_frames_from_iterator(
+            once(), in_sample_rate=rate, context_id=context_id
+        ):
+            yield frame
+
+
+def instant_providers() -> SpeechProviders:
+    return SpeechProviders(stt=InstantSTT, tts=InstantTTS, name="instant")
+
+
 @dataclass
 class Figures:
     """One configuration's measurements over the scenario set."""
@@ -62,6 +112,7 @@ class Figures:
     v2v: list[float] = field(default_factory=list)
     moments: dict[str, list[float]] = field(default_factory=lambda: {m: [] for m in MOMENTS})
     outcomes: list[str] = field(default_factory=list)
+    orchestration: list[float] = field(default_factory=list)  # turn decided -> audio sent
 
     def summary(self) -> str:
         if not self.v2v:
@@ -104,9 +155,13 @@ async def measure(
             ]
             figures.v2v += values
             for turn in result.result.turns if result.result else []:
-                for moment, ms in turn.as_ms().items():
+                moments = turn.as_ms()
+                for moment, ms in moments.items():
                     if ms is not None:
                         figures.moments[moment].append(ms)
+                decided, sent = moments["turn_decided_ms"], moments["first_audio_ms"]
+                if decided is not None and sent is not None:
+                    figures.orchestration.append(sent - decided)
             outcome = result.result.qualification.outcome if result.result else None
             figures.outcomes.append(f"{scenario.name}={outcome.value if outcome else None}")
             p50 = f"p50={statistics.median(values):.0f} ms" if values else "no answered turn"
@@ -128,6 +183,17 @@ async def run(paths: list[str], configs: list[str], vad_stop_s: float | None) ->
         )
     for figures in results.values():
         print(figures.summary())
+    if "overhead" in configs:
+        figures = await measure(
+            "overhead", scenarios, providers=instant_providers(), turn_taking=TurnTaking()
+        )
+        added = figures.orchestration
+        if added:
+            print(
+                f"orchestration (turn decided -> first audio sent, instant providers): "
+                f"{len(added)} turns, p50={statistics.median(added):.0f} ms "
+                f"p99={percentile(added, 0.99):.0f} ms max={max(added):.0f} ms"
+            )
     ours, stock = results.get("ours"), results.get("stock")
     if ours and stock and ours.v2v and stock.v2v:
         p50 = statistics.median(ours.v2v) / statistics.median(stock.v2v)
@@ -139,7 +205,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("paths", nargs="+", help="scenario files or directories")
     parser.add_argument(
-        "--config", choices=["ours", "stock", "both"], default="both", help="what to run"
+        "--config",
+        choices=["ours", "stock", "both", "overhead"],
+        default="both",
+        help="what to run",
     )
     parser.add_argument(
         "--vad-stop-s",

@@ -1,8 +1,8 @@
 """An answered call's media stream, run through the Pipecat voice pipeline.
 
-Twilio's stream → `TwilioFrameSerializer` (μ-law 8 kHz in and out) → Silero VAD → local Whisper →
-Smart Turn v3 deciding the end of the caller's turn → the agent → local Piper → Twilio. The
-input runs at 16 kHz: Smart Turn misbehaves at 8 kHz.
+Twilio's stream → `PhoneLineSerializer` (μ-law 8 kHz in and out) → Silero VAD → STT → Smart
+Turn v3 deciding the end of the caller's turn → the agent → TTS → Twilio. The input runs at
+16 kHz: Smart Turn misbehaves at 8 kHz.
 """
 
 from __future__ import annotations
@@ -47,7 +47,6 @@ from dentalvoice.voice.providers import SpeechProviders, speech_providers
 from dentalvoice.voice.serializer import PhoneLineSerializer
 
 PIPELINE_IN_RATE = 16_000
-
 TWILIO_RATE = 8_000
 
 
@@ -64,9 +63,10 @@ class TurnTaking:
     short "mhm" interrupts too. When Smart Turn thinks the caller is mid-sentence, the turn
     still ends after `silence_fallback_s`: Pipecat's 3 s suits open conversation, while
     answers to short questions rarely pause that long, and a 3 s wait is what callers hang
-    up on. Smart Turn judged many complete phone-line answers incomplete ("About two years
-    ago."), so this wait set the median: measured from Silero's stop to the first audio,
-    300–550 ms when Smart Turn said complete, 1.5–2.1 s when it waited out 1.5 s.
+    up on. With a 1.5 s fallback it set the median: from Silero's stop to the first audio,
+    turns took 300–550 ms when Smart Turn said complete at once and 1.5–2.1 s when it did not
+    (measured in the demo call; Smart Turn does call whole answers complete, at 0.75–0.99, so
+    the slow turns are the ones cut at a pause).
     """
 
     vad: VADParams = field(default_factory=lambda: VADParams(start_secs=0.1, min_volume=0.35))

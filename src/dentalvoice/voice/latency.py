@@ -53,7 +53,8 @@ class LatencyObserver(BaseObserver):
     """Watches one call's pipeline and records a `TurnLatency` per caller turn.
 
     A turn starts when Smart Turn decides the caller has finished (`UserStoppedSpeakingFrame`);
-    its speech ended at the last Silero stop before that. The transcript may come before the
+    its speech ended at the last Silero stop before that, less Silero's `stop_secs` of silence
+    (so the figures compare with what the caller measures). The transcript may come before the
     decision (Whisper starts at the Silero stop). The reply is ready when the agent pushes its
     first sentence, and sent when the output transport starts writing the reply's audio.
     """
@@ -84,7 +85,8 @@ class LatencyObserver(BaseObserver):
             # The caller spoke again before the reply was heard: that turn got no answer.
             self._open = None
         elif isinstance(frame, VADUserStoppedSpeakingFrame):
-            self._speech_ended = now
+            # Silero reports the stop after `stop_secs` of silence; the speech ended before.
+            self._speech_ended = now - frame.stop_secs
         elif isinstance(frame, TranscriptionFrame):
             if self._open is not None and self._open.transcript_ready is None:
                 self._open.transcript_ready = now
