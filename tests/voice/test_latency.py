@@ -42,6 +42,8 @@ async def test_a_turn_is_timed_from_the_speech_end_to_the_first_audio() -> None:
     await push(observer, VADUserStartedSpeakingFrame())
     await push(observer, VADUserStoppedSpeakingFrame(stop_secs=0.2))
     await push(observer, transcript("yes"))  # before the turn is decided: speculative STT
+    # The caller takes a breath and goes on while Smart Turn is still deciding.
+    await push(observer, VADUserStartedSpeakingFrame())
     await push(observer, UserStoppedSpeakingFrame())
     await push(observer, UserStoppedSpeakingFrame(), direction=FrameDirection.UPSTREAM)
     await push(observer, TTSSpeakFrame("Great."), source=AGENT)

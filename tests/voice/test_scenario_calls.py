@@ -29,10 +29,10 @@ async def test_a_standard_qualification_call_ends_qualified_and_measured(tmp_pat
     assert q.outcome is Outcome.QUALIFIED
     assert q.treatment_interest == "implants"
     assert demo.result.finished and demo.outcome == "conversation"
-    # Every answered turn was timed by the pipeline, from the caller's speech end to the
-    # first audio of the reply, and heard by the caller.
-    measured = [t for t in demo.result.turns if t.first_audio_sent is not None]
-    assert measured and all(t.speech_ended is not None for t in measured)
+    # The turns were timed by the pipeline, from the caller's speech end to the first audio
+    # of the reply, and the caller heard the replies.
+    timed = [t.as_ms()["first_audio_ms"] for t in demo.result.turns]
+    assert len([ms for ms in timed if ms is not None and ms > 0]) >= 3
     assert any(t.voice_to_voice_ms for t in demo.caller.turns)
 
 

@@ -150,7 +150,10 @@ class VoiceCallHandler:
         )
         processor = AgentProcessor(agent=agent, on_action=actions)
         latency = LatencyObserver(agent=processor)
-        pipeline, transport = self._pipeline(call, processor)
+        # Silero and Smart Turn open an ONNX session per call (~75 ms each): built in a thread,
+        # so the other calls' audio keeps flowing meanwhile.
+        vad, turns = await asyncio.to_thread(self._turn_analysis)
+        pipeline, transport = self._pipeline(call, processor, vad=vad, turns=turns)
         task = PipelineTask(
             pipeline,
             params=PipelineParams(
@@ -195,8 +198,16 @@ class VoiceCallHandler:
                     self._added.notify_all()
         logger.info("voice call ended: attempt={} turns={}", call.attempt_id, len(latency.turns))
 
+    def _turn_analysis(self) -> tuple[SileroVADAnalyzer, UserTurnStrategies]:
+        return SileroVADAnalyzer(params=self.turn_taking.vad), self.turn_taking.strategies()
+
     def _pipeline(
-        self, call: LiveCall, processor: AgentProcessor
+        self,
+        call: LiveCall,
+        processor: AgentProcessor,
+        *,
+        vad: SileroVADAnalyzer,
+        turns: UserTurnStrategies,
     ) -> tuple[Pipeline, FastAPIWebsocketTransport]:
         # No auto hang-up: our TwiML has nothing after </Connect>, so closing the socket at the
         # end of the pipeline ends the call. Pipecat's REST hang-up would also fire when the
@@ -222,9 +233,9 @@ class VoiceCallHandler:
         pipeline = Pipeline(
             [
                 transport.input(),
-                VADProcessor(vad_analyzer=SileroVADAnalyzer(params=self.turn_taking.vad)),
+                VADProcessor(vad_analyzer=vad),
                 self._speech.stt(),
-                UserTurnProcessor(user_turn_strategies=self.turn_taking.strategies()),
+                UserTurnProcessor(user_turn_strategies=turns),
                 processor,
                 self._speech.tts(),
                 transport.output(),

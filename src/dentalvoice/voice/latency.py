@@ -17,7 +17,6 @@ from pipecat.frames.frames import (
     TTSSpeakFrame,
     UserStartedSpeakingFrame,
     UserStoppedSpeakingFrame,
-    VADUserStartedSpeakingFrame,
     VADUserStoppedSpeakingFrame,
 )
 from pipecat.observers.base_observer import BaseObserver, FramePushed
@@ -54,9 +53,11 @@ class LatencyObserver(BaseObserver):
 
     A turn starts when Smart Turn decides the caller has finished (`UserStoppedSpeakingFrame`);
     its speech ended at the last Silero stop before that, less Silero's `stop_secs` of silence
-    (so the figures compare with what the caller measures). The transcript may come before the
-    decision (Whisper starts at the Silero stop). The reply is ready when the agent pushes its
-    first sentence, and sent when the output transport starts writing the reply's audio.
+    (so the figures compare with what the caller measures). The caller may already have
+    started again when the turn is decided (a pause mid-answer): the stop still counts. The
+    transcript may come before the decision (Whisper starts at the Silero stop). The reply is
+    ready when the agent pushes its first sentence, and sent when the output transport starts
+    writing the reply's audio.
     """
 
     def __init__(self, *, agent: object) -> None:
@@ -79,9 +80,7 @@ class LatencyObserver(BaseObserver):
         if not data.first_push or data.direction is FrameDirection.UPSTREAM:
             return
         frame, now = data.frame, time.monotonic()
-        if isinstance(frame, VADUserStartedSpeakingFrame):
-            self._speech_ended = self._transcript = None
-        elif isinstance(frame, UserStartedSpeakingFrame):
+        if isinstance(frame, UserStartedSpeakingFrame):
             # The caller spoke again before the reply was heard: that turn got no answer.
             self._open = None
         elif isinstance(frame, VADUserStoppedSpeakingFrame):
