@@ -7,12 +7,45 @@ enough: the app, the Twilio emulator and the fake providers each get a loopback 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
 from typing import Any
 
 import uvicorn
+
+
+async def read_body(receive: Callable[[], Awaitable[MutableMapping[str, Any]]]) -> bytes:
+    """An ASGI request's whole body (what arrived, if the client left midway)."""
+    parts: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        parts.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return b"".join(parts)
+
+
+async def watch_disconnect(
+    receive: Callable[[], Awaitable[MutableMapping[str, Any]]], gone: asyncio.Event
+) -> None:
+    """Set `gone` when the client disconnects (run as a task once the body is read)."""
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            gone.set()
+            return
+
+
+async def pause(seconds: float, gone: asyncio.Event) -> bool:
+    """Wait `seconds` unless the client leaves first; True if it left."""
+    if seconds > 0 and not gone.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(gone.wait(), seconds)
+    return gone.is_set()
 
 
 async def answer_lifespan(

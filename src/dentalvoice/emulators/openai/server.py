@@ -29,7 +29,7 @@ from pydantic import ValidationError
 from dentalvoice.emulators.openai import transcriptions
 from dentalvoice.emulators.openai.policies import ChatRequest, Policy, PolicyReply
 from dentalvoice.emulators.openai.transcriptions import FormError, TranscriptionRequest
-from dentalvoice.serving import answer_lifespan, serve_asgi
+from dentalvoice.serving import answer_lifespan, pause, read_body, serve_asgi, watch_disconnect
 
 Message = MutableMapping[str, Any]
 Scope = MutableMapping[str, Any]
@@ -161,7 +161,7 @@ class FakeOpenAI:
         if denied is not None:
             await _send_json(send, 401, denied)
             return
-        body = await _read_body(receive)
+        body = await read_body(receive)
         try:
             request = ChatRequest.model_validate_json(body)
         except ValidationError as exc:
@@ -196,7 +196,7 @@ class FakeOpenAI:
         if denied is not None:
             await _send_json(send, 401, denied)
             return
-        body = await _read_body(receive)
+        body = await read_body(receive)
         content_type = next(
             (v.decode("latin-1") for k, v in scope["headers"] if k.lower() == b"content-type"),
             "",
@@ -216,14 +216,14 @@ class FakeOpenAI:
             await _send_json(send, 429, _RATE_LIMITED)
             return
         gone = asyncio.Event()
-        watcher = asyncio.create_task(_watch_disconnect(receive, gone))
+        watcher = asyncio.create_task(watch_disconnect(receive, gone))
         try:
-            if fault is not None and await _pause(self.hang_s, gone):
+            if fault is not None and await pause(self.hang_s, gone):
                 return
             text = await asyncio.to_thread(
                 transcriptions.transcribe, audio, request, self.whisper_model
             )
-            if await _pause(self.transcription_delay_s, gone):
+            if await pause(self.transcription_delay_s, gone):
                 return
             self.transcripts.append(text)
             content_type_out, payload = transcriptions.reply(request, text)
@@ -264,13 +264,13 @@ class FakeOpenAI:
             return
         reply = self._reply(request)
         gone = asyncio.Event()
-        watcher = asyncio.create_task(_watch_disconnect(receive, gone))
+        watcher = asyncio.create_task(watch_disconnect(receive, gone))
         try:
-            if fault is Fault.HANG and await _pause(self.hang_s, gone):
+            if fault is Fault.HANG and await pause(self.hang_s, gone):
                 return
             if request.stream:
                 await self._stream(request, reply, fault, gone, send)
-            elif not await _pause(self.first_token_delay_s, gone):
+            elif not await pause(self.first_token_delay_s, gone):
                 await _send_json(send, 200, self._completion(request, reply))
         finally:
             watcher.cancel()
@@ -296,14 +296,14 @@ class FakeOpenAI:
         events = self._chunks(request, reply)
         headers = [*_SSE_HEADERS, (b"x-request-id", _request_id())]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
-        if await _pause(self.first_token_delay_s, gone):
+        if await pause(self.first_token_delay_s, gone):
             await _end(send)
             return
         for n, event in enumerate(events):
             if fault in _MID_STREAM and n == self.fault_after_chunks:
                 await self._fail_mid_stream(fault, gone, send)
                 return
-            if n and await _pause(self.chunk_delay_s, gone):
+            if n and await pause(self.chunk_delay_s, gone):
                 await _end(send)
                 return
             await send({"type": "http.response.body", "body": _sse(event), "more_body": True})
@@ -317,7 +317,7 @@ class FakeOpenAI:
         elif fault is Fault.BAD_CHUNK:
             await _end(send, b'data: {"id": "chatcmpl-broken", "choices": [\n\n')
         else:
-            await _pause(self.hang_s, gone)
+            await pause(self.hang_s, gone)
             await _end(send)  # the connection drops without [DONE]
 
     def _chunks(self, request: ChatRequest, reply: PolicyReply) -> list[dict[str, Any]]:
@@ -432,34 +432,6 @@ async def serve_fake_openai(
 
 
 # -- helpers --------------------------------------------------------------------------------
-
-
-async def _read_body(receive: Receive) -> bytes:
-    parts: list[bytes] = []
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            break
-        parts.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
-    return b"".join(parts)
-
-
-async def _watch_disconnect(receive: Receive, gone: asyncio.Event) -> None:
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            gone.set()
-            return
-
-
-async def _pause(seconds: float, gone: asyncio.Event) -> bool:
-    """Wait `seconds` unless the client leaves first; True if it left."""
-    if seconds > 0 and not gone.is_set():
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(gone.wait(), seconds)
-    return gone.is_set()
 
 
 async def _send_json(send: Send, status: int, body: Any) -> None:

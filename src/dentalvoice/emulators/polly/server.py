@@ -25,7 +25,7 @@ from typing import Any
 
 from dentalvoice.callers.audio import float_to_pcm, resample
 from dentalvoice.emulators.polly.speech import PollyError, SpeechRequest
-from dentalvoice.serving import answer_lifespan, serve_asgi
+from dentalvoice.serving import answer_lifespan, pause, read_body, serve_asgi, watch_disconnect
 from dentalvoice.voice import models
 
 Message = MutableMapping[str, Any]
@@ -115,11 +115,11 @@ class FakePolly:
             await _send_error(send, PollyError(400, "ThrottlingException", "Rate exceeded"))
             return
         gone = asyncio.Event()
-        watcher = asyncio.create_task(_watch_disconnect(receive, gone))
+        watcher = asyncio.create_task(watch_disconnect(receive, gone))
         try:
-            if fault is Fault.HANG and await _pause(self.hang_s, gone):
+            if fault is Fault.HANG and await pause(self.hang_s, gone):
                 return
-            if await _pause(self.first_byte_delay_s, gone):
+            if await pause(self.first_byte_delay_s, gone):
                 return
             await self._speak(received.request, gone, send)
         finally:
@@ -147,7 +147,7 @@ class FakePolly:
                 "UnrecognizedClientException",
                 "The security token included in the request is invalid.",
             )
-        body = await _read_body(receive)
+        body = await read_body(receive)
         try:
             decoded = json.loads(body or b"{}")
         except ValueError as exc:
@@ -238,31 +238,3 @@ async def _send_error(send: Send, error: PollyError) -> None:
     await send(
         {"type": "http.response.body", "body": json.dumps({"message": error.message}).encode()}
     )
-
-
-async def _read_body(receive: Receive) -> bytes:
-    parts: list[bytes] = []
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            break
-        parts.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
-    return b"".join(parts)
-
-
-async def _watch_disconnect(receive: Receive, gone: asyncio.Event) -> None:
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            gone.set()
-            return
-
-
-async def _pause(seconds: float, gone: asyncio.Event) -> bool:
-    """Wait `seconds` unless the client leaves first; True if it left."""
-    if seconds > 0 and not gone.is_set():
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(gone.wait(), seconds)
-    return gone.is_set()
