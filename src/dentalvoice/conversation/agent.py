@@ -14,6 +14,7 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from dentalvoice.conversation.qualification import Qualification
@@ -122,12 +123,81 @@ class CallState:
     finished: bool = False  # the agent has said goodbye or handed the call over
     caller_turns: int = 0
 
+    def copy(self) -> CallState:
+        """A copy that later turns do not change (the context is immutable and shared)."""
+        return CallState(
+            context=self.context,
+            qualification=self.qualification.model_copy(deep=True),
+            transcript=list(self.transcript),
+            actions=list(self.actions),
+            finished=self.finished,
+            caller_turns=self.caller_turns,
+        )
+
+    def restore(self, saved: CallState) -> None:
+        """Go back to `saved` in place: every agent sharing this state sees the change."""
+        restored = saved.copy()
+        self.qualification = restored.qualification
+        self.transcript[:] = restored.transcript
+        self.actions[:] = restored.actions
+        self.finished = restored.finished
+        self.caller_turns = restored.caller_turns
+
+    def keep_heard(self, *, since: int, heard: str) -> None:
+        """Keep, of the agent's lines from `since` on, only the part the caller `heard`.
+
+        The caller cut the agent off: what was never played is not part of the conversation,
+        and the next turn must not assume the caller heard it. The agent's lines at or after
+        index `since` become one line, `heard` (none if it is empty); the caller's stay.
+        """
+        first: int | None = None
+        kept: list[tuple[str, str]] = []
+        for i, line in enumerate(self.transcript[since:], start=since):
+            if line[0] == "agent":
+                if first is None:
+                    first = i
+                    if heard:
+                        kept.append(("agent", heard))
+            else:
+                kept.append(line)
+        if first is not None:
+            self.transcript[since:] = kept
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """An agent as it was before a turn, to go back to if that turn is taken back."""
+
+    state: CallState
+    own: Any  # the agent's own memory (its `_memory()`)
+
 
 class Agent(ABC):
     """A conversation agent for one call."""
 
     def __init__(self, state: CallState) -> None:
         self.state = state
+
+    def checkpoint(self) -> Checkpoint:
+        """Everything the next turn may change, saved.
+
+        The voice pipeline answers a turn as soon as the caller seems done; when the caller
+        goes on speaking at once, that answer is taken back (`restore`) and the whole
+        utterance answered instead.
+        """
+        return Checkpoint(state=self.state.copy(), own=self._memory())
+
+    def restore(self, checkpoint: Checkpoint) -> None:
+        """Forget every turn since `checkpoint` was taken (their actions are not undone)."""
+        self.state.restore(checkpoint.state)
+        self._recall(checkpoint.own)
+
+    def _memory(self) -> Any:
+        """A copy of what this agent keeps beside `state` (none by default)."""
+        return None
+
+    def _recall(self, memory: Any) -> None:  # noqa: B027 - agents without memory keep this
+        """Go back to a `_memory()` copy."""
 
     @abstractmethod
     def opening(self) -> AsyncIterator[TurnEvent]:

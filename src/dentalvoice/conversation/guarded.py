@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from dentalvoice.conversation import guards, nlu
 from dentalvoice.conversation.agent import (
     Agent,
+    Checkpoint,
     Do,
     EndCall,
     MarkDoNotCall,
@@ -37,6 +38,14 @@ class GuardedAgent(Agent):
         super().__init__(inner.state)
         self.inner = inner
         self.script = script
+
+    def checkpoint(self) -> Checkpoint:
+        """The inner agent's checkpoint (the guards keep nothing of their own)."""
+        return self.inner.checkpoint()
+
+    def restore(self, checkpoint: Checkpoint) -> None:
+        """Restore the inner agent (and so the shared state)."""
+        self.inner.restore(checkpoint)
 
     async def opening(self) -> AsyncIterator[TurnEvent]:
         """The inner agent's opening, with the outgoing check."""

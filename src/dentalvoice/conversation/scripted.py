@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from datetime import datetime, time, timedelta
+from typing import Any
 
 from dentalvoice.conversation import nlu
 from dentalvoice.conversation.agent import (
@@ -97,6 +98,28 @@ class ScriptedAgent(Agent):
         self.confirm_attempts = 0
         if not state.context.lead_first_name:
             self.done.add(Slot.IDENTITY)
+
+    def _memory(self) -> tuple[object, ...]:
+        return (
+            self.asked,
+            self.reasks,
+            set(self.done),
+            self.awaiting_callback_time,
+            list(self.offered),
+            self.confirm_attempts,
+        )
+
+    def _recall(self, memory: Any) -> None:
+        (
+            self.asked,
+            self.reasks,
+            done,
+            self.awaiting_callback_time,
+            offered,
+            self.confirm_attempts,
+        ) = memory
+        self.done = set(done)
+        self.offered = list(offered)
 
     # -- the protocol ---------------------------------------------------------------------
 

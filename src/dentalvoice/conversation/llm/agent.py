@@ -39,6 +39,7 @@ from dentalvoice.conversation.agent import (
     Agent,
     BookSlot,
     CallState,
+    Checkpoint,
     Do,
     EndCall,
     MarkDoNotCall,
@@ -304,6 +305,14 @@ class OpenAIAgent(Agent):
         self.model = model
         self.turn_timeout_s = turn_timeout_s
         self.fallback = fallback
+
+    def checkpoint(self) -> Checkpoint:
+        """The fallback's checkpoint: the model's context is built from the shared state."""
+        return self.fallback.checkpoint()
+
+    def restore(self, checkpoint: Checkpoint) -> None:
+        """Restore the fallback (and so the shared state the model's context comes from)."""
+        self.fallback.restore(checkpoint)
 
     async def opening(self) -> AsyncIterator[TurnEvent]:
         """The script's fixed opening, sentence by sentence; the model is not asked.
