@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
+import pytest
 from pipecat.frames.frames import (
+    BotStartedSpeakingFrame,
     BotStoppedSpeakingFrame,
     EndWorkerFrame,
     InterruptionFrame,
@@ -30,7 +32,9 @@ from dentalvoice.conversation.agent import (
     TransferReason,
     TurnEvent,
 )
+from dentalvoice.voice import agent_processor
 from dentalvoice.voice.agent_processor import AgentProcessor
+from dentalvoice.voice.playback import PausePlaybackFrame, ResumePlaybackFrame
 
 
 def a_context() -> CallContext:
@@ -77,6 +81,19 @@ class Timeline(BaseObserver):
             self.events.append(f"say:{data.frame.text}")
         elif isinstance(data.frame, EndWorkerFrame):
             self.events.append("end")
+        elif isinstance(data.frame, PausePlaybackFrame):
+            self.events.append("hold")
+        elif isinstance(data.frame, ResumePlaybackFrame):
+            self.events.append("resume")
+        elif isinstance(data.frame, InterruptionFrame):
+            self.events.append("cut")
+
+
+def played(sentences: int) -> list[object]:
+    """The output reporting `sentences` sentences played whole."""
+    return [
+        f() for _ in range(sentences) for f in (BotStartedSpeakingFrame, BotStoppedSpeakingFrame)
+    ]
 
 
 def caller_turn(text: str) -> list[object]:
@@ -88,7 +105,7 @@ def caller_turn(text: str) -> list[object]:
     ]
 
 
-async def run(agent: ListAgent, frames: list[object]) -> tuple[list[str], list[Action]]:
+async def run(agent: Agent, frames: list[object]) -> tuple[list[str], list[Action]]:
     done: list[Action] = []
     holder: list[AgentProcessor] = []
     timeline = Timeline(holder)
@@ -114,6 +131,8 @@ async def test_the_opening_is_spoken_first_and_a_turn_reaches_the_agent_whole() 
     events, _ = await run(
         agent,
         [
+            SleepFrame(0.05),
+            *played(2),
             UserStartedSpeakingFrame(),
             TranscriptionFrame("yes it", "caller", "2026-12-02T10:00:00Z", finalized=True),
             TranscriptionFrame("is", "caller", "2026-12-02T10:00:01Z", finalized=True),
@@ -125,7 +144,7 @@ async def test_the_opening_is_spoken_first_and_a_turn_reaches_the_agent_whole() 
         ],
     )
 
-    assert events == ["say:Hi.", "say:Is now good?", "say:Great."]
+    assert events == ["say:Hi.", "say:Is now good?", "played", "played", "say:Great."]
     assert agent.heard == ["yes it is"]
 
 
@@ -162,3 +181,206 @@ async def test_an_interruption_mutes_the_rest_of_the_reply_but_not_its_actions()
     # The do-not-call is carried out whatever the caller heard; the call still ends.
     assert [type(a) for a in done] == [MarkDoNotCall, EndCall]
     assert "do:MarkDoNotCall" in events and events[-1] == "end"
+
+
+# -- the caller speaking over the agent ---------------------------------------------------
+
+
+class TalkingAgent(Agent):
+    """Keeps a transcript and counts turns as the real agents do; answers each turn with
+    `replies[utterance]` (default: "Noted."), opening with `opening`."""
+
+    def __init__(self, *, opening: list[str], replies: dict[str, list[TurnEvent]]) -> None:
+        super().__init__(CallState(context=a_context()))
+        self._opening = opening
+        self._replies = replies
+        self.heard: list[str | None] = []
+
+    async def opening(self) -> AsyncIterator[TurnEvent]:  # type: ignore[override]
+        self.state.transcript.append(("agent", " ".join(self._opening)))
+        for sentence in self._opening:
+            yield Say(sentence)
+
+    async def respond(self, utterance: str | None) -> AsyncIterator[TurnEvent]:  # type: ignore[override]
+        self.heard.append(utterance)
+        self.state.caller_turns += 1
+        self.state.transcript.append(("caller", utterance or ""))
+        events = self._replies.get(utterance or "", [Say("Noted.")])
+        said = [e.text for e in events if isinstance(e, Say)]
+        self.state.transcript.append(("agent", " ".join(said)))
+        for event in events:
+            yield event
+
+
+def speaks_over(text: str) -> list[object]:
+    """The caller says `text` while the agent's audio is playing."""
+    return [*caller_turn(text), SleepFrame(0.1)]
+
+
+OPENING = ["Hi, this is Ava.", "I'm an AI assistant.", "Is now a good time?"]
+
+
+async def test_a_backchannel_holds_the_agent_then_lets_it_play_on() -> None:
+    agent = TalkingAgent(opening=OPENING, replies={})
+
+    events, _ = await run(
+        agent,
+        [SleepFrame(0.05), BotStartedSpeakingFrame(), *speaks_over("Mm-hmm.")],
+    )
+
+    assert events == [*(f"say:{s}" for s in OPENING), "hold", "resume"]
+    assert agent.heard == []  # a murmur is not a turn
+    assert agent.state.transcript == [("agent", " ".join(OPENING))]
+
+
+async def test_a_yes_over_the_last_sentence_answers_it() -> None:
+    agent = TalkingAgent(opening=OPENING, replies={})
+
+    events, _ = await run(
+        agent,
+        [SleepFrame(0.05), *[BotStartedSpeakingFrame() for _ in OPENING], *speaks_over("Yeah.")],
+    )
+
+    assert events == [*(f"say:{s}" for s in OPENING), "hold", "cut", "say:Noted."]
+    assert agent.heard == ["Yeah."]
+
+
+async def test_a_barge_in_drops_the_rest_and_the_transcript_keeps_what_was_heard() -> None:
+    agent = TalkingAgent(opening=OPENING, replies={})
+
+    events, _ = await run(
+        agent,
+        [SleepFrame(0.05), BotStartedSpeakingFrame(), *speaks_over("Wait, who is this?")],
+    )
+
+    assert events == [*(f"say:{s}" for s in OPENING), "hold", "cut", "say:Noted."]
+    assert agent.state.transcript == [
+        ("agent", "Hi, this is Ava."),  # the caller cut in during the first sentence
+        ("caller", "Wait, who is this?"),
+        ("agent", "Noted."),
+    ]
+
+
+async def test_a_caller_going_on_after_a_pause_has_the_half_answer_taken_back() -> None:
+    agent = TalkingAgent(opening=["Is now a good time?"], replies={"Sure,": [Say("Great.")]})
+
+    events, _ = await run(
+        agent,
+        [
+            SleepFrame(0.05),
+            BotStartedSpeakingFrame(),
+            BotStoppedSpeakingFrame(),
+            *caller_turn("Sure,"),
+            SleepFrame(0.05),
+            # The caller goes on at once, while "Great." is still to be heard.
+            *speaks_over("I have a minute."),
+        ],
+    )
+
+    assert events[-4:] == ["say:Great.", "hold", "cut", "say:Noted."]
+    assert agent.heard == ["Sure,", "Sure, I have a minute."]
+    # The half answer left nothing behind: one caller turn, the whole utterance.
+    assert agent.state.caller_turns == 1
+    assert agent.state.transcript == [
+        ("agent", "Is now a good time?"),
+        ("caller", "Sure, I have a minute."),
+        ("agent", "Noted."),
+    ]
+
+
+async def test_a_turn_that_acted_is_never_taken_back() -> None:
+    agent = TalkingAgent(
+        opening=[],
+        replies={"stop calling": [Say("Understood."), Do(MarkDoNotCall())]},
+    )
+
+    events, done = await run(agent, [*caller_turn("stop calling"), *speaks_over("me please.")])
+
+    assert agent.heard == ["stop calling", "me please."]
+    assert [type(a) for a in done] == [MarkDoNotCall]
+    assert "do:MarkDoNotCall" in events
+
+
+async def test_speaking_again_after_the_window_is_a_new_turn(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(agent_processor, "RESUME_WINDOW_S", 0.2)
+    agent = TalkingAgent(opening=[], replies={"I have a toothache.": [Say("Sorry.")]})
+
+    await run(
+        agent,
+        [
+            *caller_turn("I have a toothache."),
+            *played(1),
+            SleepFrame(0.4),
+            *caller_turn("It's on the left."),
+        ],
+    )
+
+    assert agent.heard == ["I have a toothache.", "It's on the left."]
+    assert agent.state.caller_turns == 2
+
+
+async def test_talking_over_the_agent_long_enough_cuts_it_off_before_the_words_are_in(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(agent_processor, "CUT_IN_S", 0.1)
+    agent = TalkingAgent(opening=OPENING, replies={})
+
+    events, _ = await run(
+        agent,
+        [
+            SleepFrame(0.05),
+            BotStartedSpeakingFrame(),
+            UserStartedSpeakingFrame(),
+            SleepFrame(0.3),
+            TranscriptionFrame("Yeah.", "caller", "2026-12-02T10:00:00Z", finalized=True),
+            SleepFrame(0.1),
+            UserStoppedSpeakingFrame(),
+            SleepFrame(0.1),
+        ],
+    )
+
+    # Cut off once, at the deadline; then even "yeah" is the caller's turn.
+    assert events[-3:] == ["hold", "cut", "say:Noted."]
+    assert agent.heard == ["Yeah."]
+
+
+async def test_noise_without_words_over_the_agent_lets_it_play_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(agent_processor, "TRANSCRIPT_GRACE_S", 0.1)
+    agent = TalkingAgent(opening=OPENING, replies={})
+
+    events, _ = await run(
+        agent,
+        [
+            SleepFrame(0.05),
+            BotStartedSpeakingFrame(),
+            UserStartedSpeakingFrame(),
+            SleepFrame(0.1),
+            UserStoppedSpeakingFrame(),
+            SleepFrame(0.3),
+        ],
+    )
+
+    assert events[-2:] == ["hold", "resume"]
+    assert agent.heard == []
+
+
+async def test_without_hold_the_agent_never_holds() -> None:
+    agent = TalkingAgent(opening=OPENING, replies={})
+    holder: list[AgentProcessor] = []
+    timeline = Timeline(holder)
+    processor = AgentProcessor(agent=agent, hold=False)
+    holder.append(processor)
+
+    await run_test(
+        processor,
+        frames_to_send=[SleepFrame(0.05), BotStartedSpeakingFrame(), *speaks_over("Mm-hmm.")],  # type: ignore[list-item]
+        observers=[timeline],
+        send_end_frame=True,
+    )
+
+    assert "hold" not in timeline.events
+    assert agent.heard == ["Mm-hmm."]  # Pipecat's own interruption decides; every turn counts

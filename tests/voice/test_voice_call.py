@@ -248,3 +248,75 @@ async def test_barging_in_stops_the_agent_and_clears_twilios_buffer(
         if caller.spoke_at + 0.3 < frame.at < caller.spoke_until and voiced(frame)
     ]
     assert not talked_over, f"{len(talked_over)} voiced agent frames after 300 ms"
+
+
+class MurmuringCaller:
+    """Says `murmur` over the agent's opening, lets it finish, then asks not to be called."""
+
+    def __init__(self, murmur: str, *, after_s: float = 1.2) -> None:
+        self.murmur = murmur
+        self.after_s = after_s
+        self.murmur_at: float | None = None
+        self.murmur_until: float | None = None
+        self.resumed_at: float | None = None  # the agent's voice after the murmur
+        self.spoke_at: float | None = None
+
+    async def converse(self, line: CallerLine) -> None:
+        frames: asyncio.Queue[HeardFrame] = asyncio.Queue()
+
+        async def hear() -> None:
+            async for frame in line.heard():
+                frames.put_nowait(frame)
+
+        hearing = asyncio.create_task(hear())
+        voice = CallerVoice()
+        murmur = await voice.speak(self.murmur)
+        try:
+            first = await self._next_voiced(frames, after=0.0)
+            while (await frames.get()).at < first + self.after_s:
+                pass
+            self.murmur_at = time.monotonic()
+            await line.say(murmur)
+            self.murmur_until = time.monotonic()
+            self.resumed_at = await self._next_voiced(frames, after=self.murmur_until)
+            await OneLineCaller("")._until_turn_over(frames)
+            await line.say(await voice.speak("Take me off your list. Do not call me again."))
+            self.spoke_at = time.monotonic()
+            await line.wait_ended(timeout=WAIT_S)
+        finally:
+            hearing.cancel()
+
+    @staticmethod
+    async def _next_voiced(frames: asyncio.Queue[HeardFrame], *, after: float) -> float:
+        while not (voiced(frame := await frames.get()) and frame.at > after):
+            pass
+        return frame.at
+
+
+async def test_a_backchannel_does_not_stop_the_agent(
+    voice_stack: tuple[Stack, VoiceCallHandler],
+) -> None:
+    stack, handler = voice_stack
+    # tiny.en writes this voice's "Mm-hmm" as anything from "NMM." to "In a month.": an
+    # "Okay." is as common on the phone and heard reliably.
+    caller = MurmuringCaller("Okay.")
+    stack.emulator.set_callee(f.PHONE_E164, caller)
+
+    await stack.post_lead()
+    (call,) = await stack.emulator.wait_calls(1, timeout=30)
+    await stack.emulator.wait_call_ended(call.sid, timeout=WAIT_S)
+    (result,) = await handler.wait_results(1)
+
+    assert caller.murmur_until is not None and caller.resumed_at is not None
+    assert caller.spoke_at is not None and caller.resumed_at < caller.spoke_at
+    # The agent went on with its opening once the murmur was understood as one (held while
+    # the caller spoke: Silero's 200 ms of silence and the transcript decide it).
+    assert caller.resumed_at - caller.murmur_until < 1.5, (
+        f"agent silent {caller.resumed_at - caller.murmur_until:.2f} s after the murmur"
+    )
+    # The murmur was not a turn: the only caller line is the request, the opening stands whole.
+    said = [text for speaker, text in result.transcript if speaker == "caller"]
+    assert len(said) == 1 and "list" in said[0].lower(), said
+    opening = result.transcript[0]
+    assert opening[0] == "agent" and opening[1].endswith("?")
+    assert result.qualification.opted_out

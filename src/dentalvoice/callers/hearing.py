@@ -106,6 +106,7 @@ class TurnSegmenter:
         self._start_at: float | None = None
         self._last_voiced_end: float | None = None
         self._voiced_s = 0.0
+        self._open_until = 0.0
 
     def is_voiced(self, frame: HeardFrame) -> bool:
         """Whether the frame is louder than the threshold."""
@@ -126,7 +127,15 @@ class TurnSegmenter:
         """Monotonic time the open turn ends unless something voiced plays before; None if none."""
         if self._last_voiced_end is None:
             return None
-        return self._last_voiced_end + self.gap_s
+        return max(self._last_voiced_end + self.gap_s, self._open_until)
+
+    def keep_open_until(self, at: float) -> None:
+        """Do not end the open turn at a silence before monotonic time `at`.
+
+        A listener who just said "mhm" waits for the speaker to go on; the pause that follows
+        their murmur is not the end of the speaker's turn.
+        """
+        self._open_until = max(self._open_until, at)
 
     @property
     def speech_s(self) -> float:

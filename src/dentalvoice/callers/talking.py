@@ -4,8 +4,9 @@ It is an audio callee for the Twilio emulator (`emulator.set_callee(number, call
 listens to what the agent plays, cuts it into turns at silences, transcribes each turn with
 the shared Whisper model, asks the scenario's `SimulatedCaller` what to answer, and says it in
 its own Piper voice. With the spec's `interrupt_after_ms` it barges in once, over a long agent
-turn. Everything it hears and says is stamped with monotonic times, so a test or the demo can
-read the voice-to-voice latency of the agent under test off `turns`.
+turn; with `backchannel_after_ms` it murmurs once ("Mm-hmm.") over the agent and listens on.
+Everything it hears and says is stamped with monotonic times, so a test or the demo can read
+the voice-to-voice latency of the agent under test off `turns`.
 
 One instance plays one call; `converse` starts from a clean record each time it is called.
 Log lines carry the call SID, turn numbers, durations and topics — never what was said above
@@ -32,6 +33,10 @@ from dentalvoice.callers.voice import CallerVoice, VoiceSettings
 from dentalvoice.conversation.evaluation.caller import SimulatedCaller, split_sentences
 from dentalvoice.conversation.evaluation.scenario import CallerSpec, Scenario, Topic
 from dentalvoice.emulators.twilio.line import CallerLine, HeardFrame
+
+# After its backchannel, how long the caller waits for the agent to go on before taking the
+# silence as the end of the agent's turn.
+BACKCHANNEL_WAIT_S = 1.5
 
 
 @dataclass
@@ -215,6 +220,7 @@ class TalkingCaller:
     async def converse(self, line: CallerLine) -> None:
         """Play the caller on an answered line until the call ends or the caller hangs up."""
         self._reset()
+        self._line = line
         # Before anything plays: frames played earlier are never replayed.
         heard = line.heard()
         events: asyncio.Queue[_Heard | None] = asyncio.Queue()
@@ -235,6 +241,9 @@ class TalkingCaller:
         finally:
             listener.cancel()
             await asyncio.wait({listener})
+            if self._murmur is not None:
+                self._murmur.cancel()
+                await asyncio.wait({self._murmur})
         latencies = [t.voice_to_voice_ms for t in self.turns if t.voice_to_voice_ms is not None]
         logger.info(
             "talking caller on call {}: done after {} answers; voice-to-voice ms {}",
@@ -259,6 +268,11 @@ class TalkingCaller:
         after_ms = self.spec.interrupt_after_ms
         self._barge_after_s = None if after_ms is None else after_ms / 1000
         self._barged_turn: int | None = None
+        murmur_ms = self.spec.backchannel_after_ms
+        self._murmur_after_s = None if murmur_ms is None else murmur_ms / 1000
+        self._murmur: asyncio.Task[None] | None = None
+        # (first frame sent, last frame's slot ended) of the backchannel, once said.
+        self.backchannels: list[tuple[float, float]] = []
 
     # -- ears -----------------------------------------------------------------------------
 
@@ -296,6 +310,13 @@ class TalkingCaller:
             self._match_agent_answers()
         self._turn_over(segmenter.push(frame, voiced=voiced), events)
         if (
+            self._murmur_after_s is not None
+            and self._murmur is None
+            and segmenter.in_turn
+            and segmenter.speech_s >= self._murmur_after_s
+        ):
+            self._murmur = asyncio.create_task(self._backchannel(), name="talking-caller-mhm")
+        if (
             self._barge_after_s is not None
             and self._barged_turn is None
             and segmenter.in_turn
@@ -327,6 +348,23 @@ class TalkingCaller:
         self._awaiting_agent = waiting
 
     # -- mouth ----------------------------------------------------------------------------
+
+    async def _backchannel(self) -> None:
+        """Say the spec's murmur over the agent, once, and wait for it to go on."""
+        line = self._line
+        audio = await self.voice.speak(self.spec.backchannel)
+        # Until it is said and a moment after, a pause of the agent is not the end of its turn.
+        self._segmenter.keep_open_until(time.monotonic() + len(audio) / 8000 + BACKCHANNEL_WAIT_S)
+        if line.ended:
+            return
+        start = time.monotonic()
+        await line.say(audio)
+        end = time.monotonic() + FRAME_S
+        self.backchannels.append((start, end))
+        self._segmenter.keep_open_until(end + BACKCHANNEL_WAIT_S)
+        if self.record_audio:
+            self.recording.add_caller(start, audio)
+        logger.info("talking caller on call {}: backchannel said", line.call_sid)
 
     async def _answer(self, line: CallerLine, heard: _Heard) -> bool:
         """Transcribe a heard turn, decide, and speak; True when the caller is done."""

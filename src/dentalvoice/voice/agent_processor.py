@@ -6,15 +6,31 @@ yields it (the first sentence is speaking while the rest is still being decided)
 to an `ActionSink` (telephony, DNC, the CRM record); `EndCall` ends the pipeline once the
 goodbye has been spoken, and the serializer hangs up the call. A `Transfer` waits until its
 one-line message has been played to the caller: the redirect that follows cuts the stream.
+
+When the caller speaks while the agent has audio to play, the agent is held, not cut off
+(`voice.playback`), until the caller's words say which it was:
+
+- a **backchannel** ("mhm", "yeah, okay") over anything but the agent's last sentence: the
+  agent plays on from where it was held, and the murmur is not a turn;
+- the caller **going on with their own turn** (they paused, the agent answered the first half,
+  and they resumed within `RESUME_WINDOW_S`): that answer is taken back — the agent's state
+  goes back to before it — and the whole utterance is answered instead;
+- anything else is a **barge-in**: the held audio is dropped, and the agent's line in the
+  transcript keeps only the sentences the caller heard begin.
+
+A caller talking over the agent for `CUT_IN_S` is taking the turn, whatever they say.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
 
 from loguru import logger
 from pipecat.frames.frames import (
+    BotStartedSpeakingFrame,
     BotStoppedSpeakingFrame,
     EndWorkerFrame,
     Frame,
@@ -27,7 +43,18 @@ from pipecat.frames.frames import (
 )
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
-from dentalvoice.conversation.agent import Action, Agent, Do, EndCall, Say, Transfer, TurnEvent
+from dentalvoice.conversation.agent import (
+    Action,
+    Agent,
+    Checkpoint,
+    Do,
+    EndCall,
+    Say,
+    Transfer,
+    TurnEvent,
+)
+from dentalvoice.conversation.nlu.backchannel import is_backchannel
+from dentalvoice.voice.playback import PausePlaybackFrame, ResumePlaybackFrame
 
 ActionSink = Callable[[Action], Awaitable[None]]
 
@@ -36,27 +63,77 @@ TRANSCRIPT_GRACE_S = 1.5
 # The longest a transfer waits for its message to play (a TTS failure must not strand the
 # caller, who asked for a person, with no transfer at all).
 PLAYOUT_WAIT_S = 15.0
+# A caller who starts again this soon after their turn was taken as over is still on it: no
+# one answers a reply they have not yet heard. Turns are decided ~0.3 s after the speech
+# ends and speech is detected 0.1 s after it starts, so this covers pauses up to ~1.2 s.
+RESUME_WINDOW_S = 0.8
+# Talking over the agent this long is taking the turn, not acknowledging it. The agent is
+# silent while held, so this only bounds the hold (the output's write gives up after 10 s);
+# a murmur's words can take ~1.5 s to be in on a loaded machine.
+CUT_IN_S = 3.0
+
+
+@dataclass(slots=True)
+class _Reply:
+    """One agent turn: what it answered, what it said and how much of it was heard."""
+
+    utterance: str | None  # the caller's turn it answers; None for the opening
+    checkpoint: Checkpoint | None  # the agent before this turn
+    transcript_at: int  # length of the transcript before this turn
+    decided_at: float  # monotonic: when the caller's turn was taken as over
+    said: list[str] = field(default_factory=list)  # every sentence, spoken or muted
+    pushed: int = 0  # sentences sent to TTS
+    started: int = 0  # sentences whose audio began playing
+    generated: bool = False  # the agent's turn has run to its end
+    acted: bool = False  # an action was carried out
+    heard: int | None = None  # sentences heard, once the caller cut the agent off
+
+    @property
+    def on_last_sentence(self) -> bool:
+        """Whether the sentence playing is the turn's last (often the question)."""
+        return self.generated and self.started >= len(self.said)
+
+
+@dataclass(slots=True)
+class _Overlap:
+    """The caller started speaking while the agent had something to say."""
+
+    reply: _Reply
+    held: bool  # the agent's audio is being held
+    heard: int  # sentences whose audio had begun when the caller started
+    on_last_sentence: bool
+    resumed: bool  # the caller went on with the turn the reply answers
 
 
 class AgentProcessor(FrameProcessor):
     """Drives one call's `Agent` from caller turns."""
 
-    def __init__(self, *, agent: Agent, on_action: ActionSink | None = None) -> None:
+    def __init__(
+        self, *, agent: Agent, on_action: ActionSink | None = None, hold: bool = True
+    ) -> None:
         """Create the processor.
 
         Args:
             agent: The call's agent (guards included).
             on_action: Where actions go; None records them on the agent's state only.
+            hold: Hold the agent's audio when the caller speaks over it, and decide from their
+                words (needs the `voice.playback` output and user-turn strategies that do not
+                interrupt on their own). False: the pipeline interrupts at once (Pipecat's
+                default), and every overlap is a barge-in.
         """
         super().__init__()
         self._agent = agent
         self._on_action = on_action
+        self._hold = hold
         self._heard: list[str] = []
         self._turn_over = False
         self._speaking_task: asyncio.Task[None] | None = None
         self._grace_task: asyncio.Task[None] | None = None
+        self._cut_in_task: asyncio.Task[None] | None = None
         self._ending = False
         self._muted = False
+        self._reply: _Reply | None = None
+        self._overlap: _Overlap | None = None
         # Sentences sent to TTS whose audio has not finished playing. The output transport
         # reports the end of each sentence's audio (a `BotStoppedSpeakingFrame` per TTS
         # context, in order with the audio), so the count reaching 0 means all was played.
@@ -69,63 +146,191 @@ class AgentProcessor(FrameProcessor):
         await super().process_frame(frame, direction)
         await self.push_frame(frame, direction)
         if isinstance(frame, StartFrame):
-            self._start_speaking(self._agent.opening())
+            self._start_reply(None, checkpoint=None)
         elif isinstance(frame, UserStartedSpeakingFrame):
             self._turn_over = False
+            await self._caller_started()
         elif isinstance(frame, TranscriptionFrame) and frame.text.strip():
             self._heard.append(frame.text.strip())
             if self._turn_over:
                 await self._answer()
+            elif self._acknowledged():
+                # The words are in before the turn is decided: a murmur needs no decision.
+                await self._play_on()
         elif isinstance(frame, UserStoppedSpeakingFrame):
             self._turn_over = True
             if self._heard:
                 await self._answer()
             else:
                 self._grace_task = self.create_task(self._wait_for_transcript())
+        elif isinstance(frame, BotStartedSpeakingFrame):
+            # From the output, one per sentence (its audio starts after the last one's end).
+            if self._reply is not None:
+                self._reply.started += 1
         elif isinstance(frame, BotStoppedSpeakingFrame):
             self._unplayed = max(0, self._unplayed - 1)
             if self._unplayed == 0:
                 self._played_out.set()
         elif isinstance(frame, InterruptionFrame):
-            # The caller talked over the agent: the rest of the reply is not spoken. The
-            # agent's turn still runs to its end, so an action it decided (a do-not-call
-            # after "Understood.") is never lost to an interruption.
-            self._muted = True
-            self._unplayed = 0
-            self._played_out.set()
+            # The pipeline interrupted on its own (`hold` off): the caller talked over the
+            # agent and the rest of the reply is not spoken.
+            self._mute(heard=self._reply.started if self._reply is not None else 0)
+
+    # -- the caller -----------------------------------------------------------------------
+
+    async def _caller_started(self) -> None:
+        reply = self._reply
+        if not self._hold or reply is None or self._ending:
+            return
+        resumed = (
+            reply.checkpoint is not None
+            and not reply.acted
+            and time.monotonic() - reply.decided_at <= RESUME_WINDOW_S
+        )
+        busy = self._unplayed > 0 or (
+            self._speaking_task is not None and not self._speaking_task.done()
+        )
+        if not busy and not resumed:
+            return
+        if busy:
+            logger.debug("caller speaking over the agent: holding its audio")
+            await self.push_frame(PausePlaybackFrame())
+            self._cut_in_task = self.create_task(self._cut_in())
+        self._overlap = _Overlap(
+            reply=reply,
+            held=busy,
+            heard=reply.started,
+            on_last_sentence=reply.on_last_sentence,
+            resumed=resumed,
+        )
+
+    async def _cut_in(self) -> None:
+        await asyncio.sleep(CUT_IN_S)  # a deadline, not a wait for work
+        overlap = self._overlap
+        if overlap is not None and overlap.held:
+            overlap.held = False
+            await self._interrupt(overlap)
 
     async def _wait_for_transcript(self) -> None:
         await asyncio.sleep(TRANSCRIPT_GRACE_S)  # a deadline, not a wait for work
         self._turn_over = False  # noise without words: not a turn
+        overlap, self._overlap = self._overlap, None
+        await self._stop_cut_in()
+        if overlap is not None and overlap.held:
+            logger.debug("no words over the agent: it plays on")
+            await self.push_frame(ResumePlaybackFrame())
 
     async def _answer(self) -> None:
         if self._grace_task is not None:
             await self.cancel_task(self._grace_task)
             self._grace_task = None
+        self._turn_over = False
+        if self._acknowledged():
+            await self._play_on()
+            return
         utterance = " ".join(self._heard)
         self._heard.clear()
-        self._turn_over = False
+        overlap, self._overlap = self._overlap, None
+        await self._stop_cut_in()
+        checkpoint = None
+        if overlap is not None:
+            reply = overlap.reply
+            if overlap.resumed and not reply.acted and reply.checkpoint is not None:
+                # The caller had not finished: answer the whole of what they said.
+                if overlap.held:
+                    await self._interrupt(overlap)
+                await self._take_back(reply)
+                checkpoint = reply.checkpoint
+                utterance = f"{reply.utterance} {utterance}"
+            elif overlap.held:
+                await self._interrupt(overlap)
         # One agent turn at a time: the previous one finishes (muted if interrupted) first.
         if self._speaking_task is not None:
             await self._speaking_task
-        self._start_speaking(self._agent.respond(utterance))
+        self._start_reply(utterance, checkpoint=checkpoint or self._agent.checkpoint())
 
-    def _start_speaking(self, events: AsyncIterator[TurnEvent]) -> None:
+    def _acknowledged(self) -> bool:
+        """Whether the caller, speaking over the agent, has only said "mhm" (or the like)."""
+        overlap = self._overlap
+        return (
+            overlap is not None
+            and overlap.held
+            and not overlap.on_last_sentence
+            and is_backchannel(" ".join(self._heard))
+        )
+
+    async def _play_on(self) -> None:
+        logger.debug("caller only acknowledged: the agent plays on")
+        self._heard.clear()
+        self._overlap = None
+        await self._stop_cut_in()
+        await self.push_frame(ResumePlaybackFrame())
+
+    async def _stop_cut_in(self) -> None:
+        if self._cut_in_task is not None:
+            await self.cancel_task(self._cut_in_task)
+            self._cut_in_task = None
+
+    async def _interrupt(self, overlap: _Overlap) -> None:
+        logger.debug("caller took the turn: the agent's held audio is dropped")
+        self._mute(heard=overlap.heard)
+        # Downstream only: TTS drops its work, the output its queue, Twilio its buffer.
+        await self.push_frame(InterruptionFrame())
+
+    def _mute(self, *, heard: int) -> None:
+        self._muted = True
+        self._unplayed = 0
+        self._played_out.set()
+        reply = self._reply
+        if reply is not None and reply.heard is None:
+            reply.heard = heard
+            if reply.generated:
+                self._keep_heard(reply)
+
+    async def _take_back(self, reply: _Reply) -> None:
+        if self._speaking_task is not None:
+            await self.cancel_task(self._speaking_task)
+            self._speaking_task = None
+        assert reply.checkpoint is not None
+        self._agent.restore(reply.checkpoint)
+        logger.debug("caller went on after a pause: the agent's last turn is taken back")
+
+    def _keep_heard(self, reply: _Reply) -> None:
+        heard = " ".join(reply.said[: reply.heard])
+        self._agent.state.keep_heard(since=reply.transcript_at, heard=heard)
+
+    # -- the agent ------------------------------------------------------------------------
+
+    def _start_reply(self, utterance: str | None, *, checkpoint: Checkpoint | None) -> None:
         if self._ending:
             return
         self._muted = False
-        self._speaking_task = self.create_task(self._speak(events))
+        reply = _Reply(
+            utterance=utterance,
+            checkpoint=checkpoint,
+            transcript_at=len(self._agent.state.transcript),
+            decided_at=time.monotonic(),
+        )
+        self._reply = reply
+        events = self._agent.opening() if utterance is None else self._agent.respond(utterance)
+        self._speaking_task = self.create_task(self._speak(reply, events))
 
-    async def _speak(self, events: AsyncIterator[TurnEvent]) -> None:
+    async def _speak(self, reply: _Reply, events: AsyncIterator[TurnEvent]) -> None:
         async for event in events:
             if isinstance(event, Say):
+                reply.said.append(event.text)
                 if self._muted:
                     continue
+                reply.pushed += 1
                 self._unplayed += 1
                 self._played_out.clear()
                 await self.push_frame(TTSSpeakFrame(event.text))
             elif isinstance(event, Do):
+                reply.acted = True
                 await self._act(event.action)
+        reply.generated = True
+        if reply.heard is not None:
+            self._keep_heard(reply)
 
     async def _act(self, action: Action) -> None:
         if isinstance(action, Transfer):

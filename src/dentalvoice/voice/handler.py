@@ -23,9 +23,10 @@ from pipecat.pipeline.pipeline import Pipeline
 from pipecat.pipeline.runner import PipelineRunner
 from pipecat.pipeline.task import PipelineParams, PipelineTask
 from pipecat.processors.audio.vad_processor import VADProcessor
-from pipecat.transports.websocket.fastapi import (
-    FastAPIWebsocketParams,
-    FastAPIWebsocketTransport,
+from pipecat.transports.websocket.fastapi import FastAPIWebsocketParams
+from pipecat.turns.user_start import (
+    TranscriptionUserTurnStartStrategy,
+    VADUserTurnStartStrategy,
 )
 from pipecat.turns.user_stop import TurnAnalyzerUserTurnStopStrategy
 from pipecat.turns.user_turn_processor import UserTurnProcessor
@@ -43,6 +44,7 @@ from dentalvoice.voice.agent_processor import AgentProcessor
 from dentalvoice.voice.agents import AgentFactory, agent_factory
 from dentalvoice.voice.context import call_context
 from dentalvoice.voice.latency import LatencyObserver, TurnLatency
+from dentalvoice.voice.playback import PhoneLineTransport
 from dentalvoice.voice.providers import SpeechProviders, speech_providers
 from dentalvoice.voice.serializer import PhoneLineSerializer
 
@@ -67,21 +69,34 @@ class TurnTaking:
     turns took 300–550 ms when Smart Turn said complete at once and 1.5–2.1 s when it did not
     (measured in the demo call; Smart Turn does call whole answers complete, at 0.75–0.99, so
     the slow turns are the ones cut at a pause).
+
+    With `hold`, speech over the agent holds its audio rather than interrupting it, and the
+    agent processor decides from the caller's words (a backchannel plays on; see
+    `voice.agent_processor`); without, Pipecat interrupts at the first sign of speech.
     """
 
     vad: VADParams = field(default_factory=lambda: VADParams(start_secs=0.1, min_volume=0.35))
     silence_fallback_s: float = 0.8
+    hold: bool = True
 
     def strategies(self) -> UserTurnStrategies:
         """The turn strategies for one call (Smart Turn's analyzer holds per-call state)."""
         analyzer = LocalSmartTurnAnalyzerV3(
             params=SmartTurnParams(stop_secs=self.silence_fallback_s)
         )
-        return UserTurnStrategies(stop=[TurnAnalyzerUserTurnStopStrategy(turn_analyzer=analyzer)])
+        interrupts = not self.hold
+        return UserTurnStrategies(
+            start=[
+                VADUserTurnStartStrategy(enable_interruptions=interrupts),
+                TranscriptionUserTurnStartStrategy(enable_interruptions=interrupts),
+            ],
+            stop=[TurnAnalyzerUserTurnStopStrategy(turn_analyzer=analyzer)],
+        )
 
 
-# Pipecat's Twilio example: default VAD and Smart Turn settings (the benchmarks' baseline).
-STOCK_TURN_TAKING = TurnTaking(vad=VADParams(), silence_fallback_s=3.0)
+# Pipecat's Twilio example: default VAD and Smart Turn settings, interruptions at once (the
+# benchmarks' baseline).
+STOCK_TURN_TAKING = TurnTaking(vad=VADParams(), silence_fallback_s=3.0, hold=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +163,7 @@ class VoiceCallHandler:
         actions = CallActions.for_call(
             db=self.db, settings=self.settings, call=call, control=self.control, clock=self.clock
         )
-        processor = AgentProcessor(agent=agent, on_action=actions)
+        processor = AgentProcessor(agent=agent, on_action=actions, hold=self.turn_taking.hold)
         latency = LatencyObserver(agent=processor)
         # Silero and Smart Turn open an ONNX session per call (~75 ms each): built in a thread,
         # so the other calls' audio keeps flowing meanwhile.
@@ -208,7 +223,7 @@ class VoiceCallHandler:
         *,
         vad: SileroVADAnalyzer,
         turns: UserTurnStrategies,
-    ) -> tuple[Pipeline, FastAPIWebsocketTransport]:
+    ) -> tuple[Pipeline, PhoneLineTransport]:
         # No auto hang-up: our TwiML has nothing after </Connect>, so closing the socket at the
         # end of the pipeline ends the call. Pipecat's REST hang-up would also fire when the
         # stream ends because Twilio redirected the call (a voicemail, a transfer) and cut off
@@ -218,7 +233,7 @@ class VoiceCallHandler:
             call_sid=call.call_sid,
             params=PhoneLineSerializer.InputParams(auto_hang_up=False),
         )
-        transport = FastAPIWebsocketTransport(
+        transport = PhoneLineTransport(
             websocket=call.raw,
             params=FastAPIWebsocketParams(
                 audio_in_enabled=True,

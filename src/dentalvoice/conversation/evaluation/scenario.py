@@ -27,6 +27,9 @@
 #     interrupt_after_ms: 2500              # optional, audio callers only: barge in once the
 #                                           # agent has spoken this long in a turn (the first
 #                                           # such turn after the opening)
+#     backchannel_after_ms: 1500            # optional, audio callers only: say `backchannel`
+#     backchannel: "Mm-hmm."                # once, this far into an agent turn (the opening
+#                                           # included), then listen on
 #   expect:
 #     outcome: qualified                    # Qualification.outcome
 #     qualification: {pain_level: 1, insurance.carrier: Delta Dental}
@@ -184,6 +187,9 @@ class CallerSpec(_Spec):
     default: str | None = DEFAULT_REPLY
     # Only audio callers (dentalvoice.callers) act on it; the text runner has no time to barge into.
     interrupt_after_ms: int | None = Field(default=None, ge=0)
+    # Audio callers only: say `backchannel` once, this far into a long agent turn, and listen on.
+    backchannel_after_ms: int | None = Field(default=None, ge=0)
+    backchannel: str = Field(default="Mm-hmm.", min_length=1, max_length=40)
 
 
 def _check_regex(pattern: str) -> str:
