@@ -48,6 +48,26 @@ class TurnLatency:
         }
 
 
+def pushed_at(data: FramePushed) -> float:
+    """When the frame was pushed, in `time.monotonic()` seconds.
+
+    Pipecat hands each observer its pushes through a queue and a task of its own, so the
+    observer runs some time after the push: 0.1-0.3 ms later on a quiet event loop, more on a
+    busy one (the call's audio, VAD and Smart Turn share it). The push carries the pipeline clock's
+    time; its age on that clock now dates the push. Pushes made by hand (tests) carry none
+    and count as now.
+    """
+    now = time.monotonic()
+    get_clock = getattr(data.source, "get_clock", None)
+    if data.timestamp <= 0 or get_clock is None:
+        return now
+    try:
+        clock_now: int = get_clock().get_time()
+    except Exception:  # noqa: BLE001 - a processor not set up has no clock: count it as now
+        return now
+    return now - max(0, clock_now - data.timestamp) / 1e9
+
+
 class LatencyObserver(BaseObserver):
     """Watches one call's pipeline and records a `TurnLatency` per caller turn.
 
@@ -57,7 +77,11 @@ class LatencyObserver(BaseObserver):
     started again when the turn is decided (a pause mid-answer): the stop still counts. The
     transcript may come before the decision (Whisper starts at the Silero stop). The reply is
     ready when the agent pushes its first sentence, and sent when the output transport starts
-    writing the reply's audio.
+    writing the reply's audio: its `BotStartedSpeakingFrame`, pushed as it takes the first
+    chunk, 0.2-0.4 ms before the chunk's media message leaves on the websocket (measured with
+    instant providers; the chunk it pushes on after the write comes 0.5-1.2 ms after, behind
+    whatever else the event loop had ready). Each moment is the frame's push, not the later
+    moment the observer's own task gets to it (`pushed_at`).
     """
 
     def __init__(self, *, agent: object) -> None:
@@ -79,7 +103,7 @@ class LatencyObserver(BaseObserver):
         # upstream twin is the same moment.
         if not data.first_push or data.direction is FrameDirection.UPSTREAM:
             return
-        frame, now = data.frame, time.monotonic()
+        frame, now = data.frame, pushed_at(data)
         if isinstance(frame, UserStartedSpeakingFrame):
             # The caller spoke again before the reply was heard: that turn got no answer.
             self._open = None
