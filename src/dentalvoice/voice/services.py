@@ -23,9 +23,6 @@ from dentalvoice.voice import models
 from dentalvoice.voice.speech_cache import SpeechCache
 from dentalvoice.voice.transcriber import MIN_WINDOW_S, transcriber_for
 
-# Pipecat's default: above this, Whisper's own guess is that the segment held no speech.
-NO_SPEECH_PROB = 0.4
-
 
 class LocalWhisperSTT(WhisperSTTService):
     """faster-whisper on the shared model (`tiny.en` by default), int8 on the CPU.
@@ -80,7 +77,7 @@ class LocalWhisperSTT(WhisperSTTService):
             return
         finally:
             await self.stop_processing_metrics()
-        if heard.text and heard.no_speech_prob < NO_SPEECH_PROB:
+        if heard.text and not heard.silent:
             await self._handle_transcription(heard.text, True, Language.EN)
             # One utterance, one final transcript: marking it so lets the turn end the moment
             # it arrives, instead of after Pipecat's STT safety-net timeout.
