@@ -17,7 +17,14 @@ from dentalvoice.compliance import dnc
 from dentalvoice.config import Settings
 from dentalvoice.db import Database
 from dentalvoice.dialer.models import AttemptStatus, JobStatus
-from dentalvoice.emulators.twilio import CallerLine, HeardFrame, Voicemail
+from dentalvoice.emulators.twilio import (
+    AudioCallee,
+    Callee,
+    CallerLine,
+    CallRecord,
+    HeardFrame,
+    Voicemail,
+)
 from dentalvoice.voice.handler import VoiceCallHandler
 from tests import factories as f
 from tests.telephony.stack import Stack, running_stack
@@ -98,16 +105,20 @@ async def voice_stack(
         yield stack, handler
 
 
+async def call_the_lead(stack: Stack, callee: Callee | AudioCallee) -> CallRecord:
+    """Post the sample lead with `callee` answering its phone; the call once it has ended."""
+    stack.emulator.set_callee(f.PHONE_E164, callee)
+    await stack.post_lead()
+    (call,) = await stack.emulator.wait_calls(1, timeout=30)
+    return await stack.emulator.wait_call_ended(call.sid, timeout=WAIT_S)
+
+
 async def test_stop_calling_me_is_honoured_on_the_spot(
     voice_stack: tuple[Stack, VoiceCallHandler], db: Database
 ) -> None:
     stack, handler = voice_stack
     caller = OneLineCaller("Take me off your list. Do not call me again.")
-    stack.emulator.set_callee(f.PHONE_E164, caller)
-
-    await stack.post_lead()
-    (call,) = await stack.emulator.wait_calls(1, timeout=30)
-    call = await stack.emulator.wait_call_ended(call.sid, timeout=WAIT_S)
+    call = await call_the_lead(stack, caller)
 
     # The agent spoke first, heard the caller, answered, and ended the call itself by closing
     # the stream (`program`: nothing follows </Connect>) — not the caller hanging up.
@@ -135,11 +146,7 @@ async def test_a_voicemail_greeting_gets_the_message_not_the_conversation(
 ) -> None:
     """With the pipeline on the line, AMD's redirect still leaves the whole message."""
     stack, handler = voice_stack
-    stack.emulator.set_callee(f.PHONE_E164, Voicemail(greeting_s=1.0))
-
-    await stack.post_lead()
-    (call,) = await stack.emulator.wait_calls(1, timeout=30)
-    call = await stack.emulator.wait_call_ended(call.sid, timeout=WAIT_S)
+    call = await call_the_lead(stack, Voicemail(greeting_s=1.0))
 
     assert call.voicemail is not None and call.end_reason == "hangup-verb"
     assert any("call us back" in text for text in call.voicemail.texts)
@@ -156,11 +163,7 @@ async def test_an_emergency_is_handed_to_the_front_desk_after_one_line(
 ) -> None:
     stack, handler = voice_stack
     caller = OneLineCaller("My face is swollen and I have a fever.")
-    stack.emulator.set_callee(f.PHONE_E164, caller)
-
-    await stack.post_lead()
-    (call,) = await stack.emulator.wait_calls(1, timeout=30)
-    call = await stack.emulator.wait_call_ended(call.sid, timeout=WAIT_S)
+    call = await call_the_lead(stack, caller)
 
     assert caller.spoke_at is not None and caller.answer_at is not None
     (dial,) = call.dials
@@ -224,11 +227,7 @@ async def test_barging_in_stops_the_agent_and_clears_twilios_buffer(
     stack, _handler = voice_stack
     # One breath, no pause inside: a pause could end the turn and draw a reply mid-sentence.
     caller = BargingCaller("Hold on who is this exactly")
-    stack.emulator.set_callee(f.PHONE_E164, caller)
-
-    await stack.post_lead()
-    (call,) = await stack.emulator.wait_calls(1, timeout=30)
-    call = await stack.emulator.wait_call_ended(call.sid, timeout=WAIT_S)
+    call = await call_the_lead(stack, caller)
 
     assert caller.spoke_at is not None and caller.spoke_until is not None
     (stream,) = call.streams
@@ -300,11 +299,7 @@ async def test_a_backchannel_does_not_stop_the_agent(
     # tiny.en writes this voice's "Mm-hmm" as anything from "NMM." to "In a month.": an
     # "Okay." is as common on the phone and heard reliably.
     caller = MurmuringCaller("Okay.")
-    stack.emulator.set_callee(f.PHONE_E164, caller)
-
-    await stack.post_lead()
-    (call,) = await stack.emulator.wait_calls(1, timeout=30)
-    await stack.emulator.wait_call_ended(call.sid, timeout=WAIT_S)
+    await call_the_lead(stack, caller)
     (result,) = await handler.wait_results(1)
 
     assert caller.murmur_until is not None and caller.resumed_at is not None
