@@ -32,7 +32,6 @@ from pipecat.transports.websocket.fastapi import (
     FastAPIWebsocketParams,
     FastAPIWebsocketTransport,
 )
-from starlette.websockets import WebSocket
 
 
 class PausePlaybackFrame(SystemFrame):
@@ -107,8 +106,12 @@ class HoldingOutputTransport(FastAPIWebsocketOutputTransport):
 class PhoneLineTransport(FastAPIWebsocketTransport):
     """`FastAPIWebsocketTransport` whose output can hold the agent's audio."""
 
-    def __init__(self, *, websocket: WebSocket, params: FastAPIWebsocketParams) -> None:
-        """Create the transport for one call's media socket."""
+    def __init__(self, *, websocket: Any, params: FastAPIWebsocketParams) -> None:
+        """Create the transport for one call's media socket.
+
+        The socket is the router's; it is not typed here because the HTTP framework stays at
+        the edges (`tests/test_architecture.py`).
+        """
         super().__init__(websocket=websocket, params=params)
         # Pipecat 1.14 builds its output in __init__ with no hook to choose the class.
         self._output = HoldingOutputTransport(
