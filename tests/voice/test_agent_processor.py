@@ -384,3 +384,34 @@ async def test_without_hold_the_agent_never_holds() -> None:
 
     assert "hold" not in timeline.events
     assert agent.heard == ["Mm-hmm."]  # Pipecat's own interruption decides; every turn counts
+
+
+async def test_a_pause_inside_speech_over_the_agent_is_one_overlap(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(agent_processor, "TRANSCRIPT_GRACE_S", 0.1)
+    agent = TalkingAgent(opening=OPENING, replies={})
+
+    events, _ = await run(
+        agent,
+        [
+            SleepFrame(0.05),
+            BotStartedSpeakingFrame(),
+            # Silero hears a pause with no words yet, then the caller goes on.
+            UserStartedSpeakingFrame(),
+            SleepFrame(0.05),
+            UserStoppedSpeakingFrame(),
+            SleepFrame(0.05),
+            UserStartedSpeakingFrame(),
+            SleepFrame(0.3),  # longer than the grace for the first part's words
+            TranscriptionFrame("Wait, who is this?", "caller", "2026-12-02T10:00:00Z"),
+            SleepFrame(0.05),
+            UserStoppedSpeakingFrame(),
+            SleepFrame(0.1),
+        ],
+    )
+
+    # Held once and never let go in the pause (no words yet is not noise while they talk).
+    assert events[-4:] == [f"say:{OPENING[-1]}", "hold", "cut", "say:Noted."]
+    assert "resume" not in events
+    assert agent.heard == ["Wait, who is this?"]

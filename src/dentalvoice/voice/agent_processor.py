@@ -149,6 +149,10 @@ class AgentProcessor(FrameProcessor):
             self._start_reply(None, checkpoint=None)
         elif isinstance(frame, UserStartedSpeakingFrame):
             self._turn_over = False
+            if self._grace_task is not None:
+                # The caller went on: what they said before belongs to this turn.
+                await self.cancel_task(self._grace_task)
+                self._grace_task = None
             await self._caller_started()
         elif isinstance(frame, TranscriptionFrame) and frame.text.strip():
             self._heard.append(frame.text.strip())
@@ -180,8 +184,8 @@ class AgentProcessor(FrameProcessor):
 
     async def _caller_started(self) -> None:
         reply = self._reply
-        if not self._hold or reply is None or self._ending:
-            return
+        if not self._hold or reply is None or self._ending or self._overlap is not None:
+            return  # (an overlap already open: the caller paused and went on within it)
         resumed = (
             reply.checkpoint is not None
             and not reply.acted
