@@ -46,7 +46,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import contextlib
 import math
 import os
@@ -86,14 +85,14 @@ from concurrency_far_end import (
 from dentalvoice.app import create_app
 from dentalvoice.callers.voice import CallerVoice
 from dentalvoice.clock import process_clock
-from dentalvoice.config import Settings, load_settings
+from dentalvoice.config import Settings
 from dentalvoice.conversation.agent import Agent, CallContext, TurnEvent
 from dentalvoice.conversation.evaluation.caller import split_sentences
 from dentalvoice.conversation.evaluation.scenario import Scenario, load_scenarios
 from dentalvoice.conversation.factory import build_agent
 from dentalvoice.db import open_database
 from dentalvoice.db.migrate import upgrade
-from dentalvoice.demo import morning
+from dentalvoice.demo import throwaway_settings
 from dentalvoice.locations import service as location_service
 from dentalvoice.locations.schemas import LocationCreate
 from dentalvoice.logging import configure_logging
@@ -418,18 +417,15 @@ def bench_settings(
     *, data_dir: Path, twilio_url: str, token: str, cps: float, log_level: str
 ) -> Settings:
     """Settings for one step: its own SQLite file, keys, the emulator, a fast dialer."""
-    return load_settings(
-        _env_file=None,
+    return throwaway_settings(
         data_dir=data_dir,
-        database_url=f"sqlite+aiosqlite:///{data_dir / 'bench.db'}",
-        phi_encryption_key=base64.b64encode(os.urandom(32)).decode(),
-        ghl_webhook_secret=secrets.token_urlsafe(24),
-        twilio_account_sid=ACCOUNT_SID,
-        twilio_auth_token=token,
-        twilio_api_base_url=twilio_url,
-        twilio_from_number=FROM_NUMBER,
-        public_base_url=PUBLIC,
-        simulated_clock_start=morning(ZONE),
+        twilio_url=twilio_url,
+        auth_token=token,
+        account_sid=ACCOUNT_SID,
+        from_number=FROM_NUMBER,
+        public_url=PUBLIC,
+        zone=ZONE,
+        database_name="bench.db",
         log_level=log_level,
         dialer_calls_per_second=cps,
         dialer_location_concurrency=CALLS_PER_CLINIC,

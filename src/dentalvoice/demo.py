@@ -64,22 +64,49 @@ def morning(zone: str) -> datetime:
     return datetime.combine(day, time(10, 0), tzinfo=tz).astimezone(UTC)
 
 
+def throwaway_settings(
+    *,
+    data_dir: Path,
+    twilio_url: str,
+    auth_token: str,
+    account_sid: str,
+    from_number: str,
+    public_url: str,
+    zone: str,
+    database_name: str,
+    **overrides: object,
+) -> Settings:
+    """Settings for a throwaway run against the Twilio emulator: its own SQLite file in
+    `data_dir`, fresh keys, and a simulated clock at 10:00 on the next weekday in `zone`."""
+    return load_settings(
+        _env_file=None,
+        data_dir=data_dir,
+        database_url=f"sqlite+aiosqlite:///{data_dir / database_name}",
+        phi_encryption_key=base64.b64encode(os.urandom(32)).decode(),
+        ghl_webhook_secret=secrets.token_urlsafe(24),
+        twilio_account_sid=account_sid,
+        twilio_auth_token=auth_token,
+        twilio_api_base_url=twilio_url,
+        twilio_from_number=from_number,
+        public_base_url=public_url,
+        simulated_clock_start=morning(zone),
+        **overrides,
+    )
+
+
 def demo_settings(
     *, data_dir: Path, twilio_url: str, scenario: Scenario, auth_token: str
 ) -> Settings:
     """Settings for a throwaway run: its own SQLite file, keys and emulator account."""
-    return load_settings(
-        _env_file=None,
+    return throwaway_settings(
         data_dir=data_dir,
-        database_url=f"sqlite+aiosqlite:///{data_dir / 'demo.db'}",
-        phi_encryption_key=base64.b64encode(os.urandom(32)).decode(),
-        ghl_webhook_secret=secrets.token_urlsafe(24),
-        twilio_account_sid=ACCOUNT_SID,
-        twilio_auth_token=auth_token,
-        twilio_api_base_url=twilio_url,
-        twilio_from_number=DEMO_FROM,
-        public_base_url=PUBLIC,
-        simulated_clock_start=morning(scenario.location.timezone),
+        twilio_url=twilio_url,
+        auth_token=auth_token,
+        account_sid=ACCOUNT_SID,
+        from_number=DEMO_FROM,
+        public_url=PUBLIC,
+        zone=scenario.location.timezone,
+        database_name="demo.db",
         log_level="WARNING",
     )
 
