@@ -7,6 +7,7 @@ line in a voice unlike the agent's, and listens): the pipeline under test is our
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator
 
@@ -49,17 +50,9 @@ class OneLineCaller:
         self.opening_heard = False
 
     async def converse(self, line: CallerLine) -> None:
-        # A queue between the frames and the waits: a timed-out wait must not cancel (and so
-        # close) the iterator itself.
-        frames: asyncio.Queue[HeardFrame] = asyncio.Queue()
-
-        async def hear() -> None:
-            async for frame in line.heard():
-                frames.put_nowait(frame)
-
-        hearing = asyncio.create_task(hear())
-        try:
-            await self._until_turn_over(frames)
+        async with listening(line) as frames:
+            await until_turn_over(frames)
+            self.opening_heard = True
             await line.say(await CallerVoice().speak(self.line))
             self.spoke_at = time.monotonic()
             while self.answer_at is None:
@@ -67,23 +60,46 @@ class OneLineCaller:
                 if voiced(frame) and frame.at > self.spoke_at:
                     self.answer_at = frame.at
             await line.wait_ended(timeout=WAIT_S)
-        finally:
-            hearing.cancel()
 
-    async def _until_turn_over(self, frames: asyncio.Queue[HeardFrame]) -> None:
-        last_voice: float | None = None
-        while True:
-            try:
-                frame = await asyncio.wait_for(frames.get(), timeout=TURN_GAP_S)
-            except TimeoutError:
-                if last_voice is not None:
-                    return
-                continue
-            if voiced(frame):
-                last_voice = frame.at
-                self.opening_heard = True
-            elif last_voice is not None and frame.at - last_voice >= TURN_GAP_S:
+
+@contextlib.asynccontextmanager
+async def listening(
+    line: CallerLine, *, keep: list[HeardFrame] | None = None
+) -> AsyncIterator[asyncio.Queue[HeardFrame]]:
+    """The agent's frames as they play, on a queue (also appended to `keep`).
+
+    A queue between the frames and the waits: a timed-out wait must not cancel (and so close)
+    the iterator itself.
+    """
+    frames: asyncio.Queue[HeardFrame] = asyncio.Queue()
+
+    async def hear() -> None:
+        async for frame in line.heard():
+            if keep is not None:
+                keep.append(frame)
+            frames.put_nowait(frame)
+
+    hearing = asyncio.create_task(hear())
+    try:
+        yield frames
+    finally:
+        hearing.cancel()
+
+
+async def until_turn_over(frames: asyncio.Queue[HeardFrame]) -> None:
+    """Wait until the agent has spoken and then been silent for TURN_GAP_S."""
+    last_voice: float | None = None
+    while True:
+        try:
+            frame = await asyncio.wait_for(frames.get(), timeout=TURN_GAP_S)
+        except TimeoutError:
+            if last_voice is not None:
                 return
+            continue
+        if voiced(frame):
+            last_voice = frame.at
+        elif last_voice is not None and frame.at - last_voice >= TURN_GAP_S:
+            return
 
 
 FRONT_DESK = "+13055550199"
@@ -197,15 +213,7 @@ class BargingCaller:
     async def converse(self, line: CallerLine) -> None:
         # Synthesised before the call's audio starts, so speaking starts on the dot.
         audio = await CallerVoice().speak(self.line)
-        frames: asyncio.Queue[HeardFrame] = asyncio.Queue()
-
-        async def hear() -> None:
-            async for frame in line.heard():
-                self.heard.append(frame)
-                frames.put_nowait(frame)
-
-        hearing = asyncio.create_task(hear())
-        try:
+        async with listening(line, keep=self.heard) as frames:
             started: float | None = None
             while True:
                 frame = await frames.get()
@@ -217,8 +225,6 @@ class BargingCaller:
             await line.say(audio)
             self.spoke_until = time.monotonic()
             await line.hang_up()
-        finally:
-            hearing.cancel()
 
 
 async def test_barging_in_stops_the_agent_and_clears_twilios_buffer(
@@ -261,16 +267,9 @@ class MurmuringCaller:
         self.spoke_at: float | None = None
 
     async def converse(self, line: CallerLine) -> None:
-        frames: asyncio.Queue[HeardFrame] = asyncio.Queue()
-
-        async def hear() -> None:
-            async for frame in line.heard():
-                frames.put_nowait(frame)
-
-        hearing = asyncio.create_task(hear())
         voice = CallerVoice()
         murmur = await voice.speak(self.murmur)
-        try:
+        async with listening(line) as frames:
             first = await self._next_voiced(frames, after=0.0)
             while (await frames.get()).at < first + self.after_s:
                 pass
@@ -278,12 +277,10 @@ class MurmuringCaller:
             await line.say(murmur)
             self.murmur_until = time.monotonic()
             self.resumed_at = await self._next_voiced(frames, after=self.murmur_until)
-            await OneLineCaller("")._until_turn_over(frames)
+            await until_turn_over(frames)
             await line.say(await voice.speak("Take me off your list. Do not call me again."))
             self.spoke_at = time.monotonic()
             await line.wait_ended(timeout=WAIT_S)
-        finally:
-            hearing.cancel()
 
     @staticmethod
     async def _next_voiced(frames: asyncio.Queue[HeardFrame], *, after: float) -> float:
