@@ -48,6 +48,7 @@ from dentalvoice.voice.latency import LatencyObserver, TurnLatency
 from dentalvoice.voice.playback import PhoneLineTransport
 from dentalvoice.voice.providers import SpeechProviders, speech_providers
 from dentalvoice.voice.serializer import PhoneLineSerializer
+from dentalvoice.voice.turn_stop import WordsAwareTurnStopStrategy
 
 PIPELINE_IN_RATE = 16_000
 TWILIO_RATE = 8_000
@@ -79,6 +80,8 @@ class TurnTaking:
     vad: VADParams = field(default_factory=lambda: VADParams(start_secs=0.1, min_volume=0.35))
     silence_fallback_s: float = 0.8
     hold: bool = True
+    # End the turn on a finished-sounding transcript when Smart Turn hesitates (`turn_stop`).
+    words_end_turn: bool = True
 
     def strategies(self) -> UserTurnStrategies:
         """The turn strategies for one call (Smart Turn's analyzer holds per-call state)."""
@@ -86,18 +89,23 @@ class TurnTaking:
             params=SmartTurnParams(stop_secs=self.silence_fallback_s)
         )
         interrupts = not self.hold
+        stop_strategy = (
+            WordsAwareTurnStopStrategy if self.words_end_turn else TurnAnalyzerUserTurnStopStrategy
+        )
         return UserTurnStrategies(
             start=[
                 VADUserTurnStartStrategy(enable_interruptions=interrupts),
                 TranscriptionUserTurnStartStrategy(enable_interruptions=interrupts),
             ],
-            stop=[TurnAnalyzerUserTurnStopStrategy(turn_analyzer=analyzer)],
+            stop=[stop_strategy(turn_analyzer=analyzer)],
         )
 
 
 # Pipecat's Twilio example: default VAD and Smart Turn settings, interruptions at once (the
 # benchmarks' baseline).
-STOCK_TURN_TAKING = TurnTaking(vad=VADParams(), silence_fallback_s=3.0, hold=False)
+STOCK_TURN_TAKING = TurnTaking(
+    vad=VADParams(), silence_fallback_s=3.0, hold=False, words_end_turn=False
+)
 
 
 @dataclass(frozen=True, slots=True)
