@@ -206,6 +206,36 @@ def emulate_twilio(
         )
 
 
+@emulate_app.command("ghl")
+def emulate_ghl(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port (the GHL client's base URL).")] = 8124,
+    seed_file: Annotated[
+        Path | None, typer.Option(help="JSON seed document (see emulators/ghl/seeding.py).")
+    ] = None,
+    demo: Annotated[bool, typer.Option(help="Seed the demo clinic.")] = True,
+    seed: Annotated[int, typer.Option(help="Id seed: same seed, same ids and tokens.")] = 0,
+) -> None:
+    """Run the GoHighLevel emulator (API v2: contacts, opportunities, calendars, OAuth).
+
+    Prints the base URL and the seeded tokens (local use only).
+    """
+    from dentalvoice.emulators.ghl import run_ghl_emulator
+
+    configure_logging(level="INFO", json=False)
+    try:
+        asyncio.run(
+            run_ghl_emulator(
+                host=host, port=port, seed_file=seed_file, demo=demo, seed=seed, announce=out.print
+            )
+        )
+    except KeyboardInterrupt:
+        pass
+    except (OSError, KeyError, TypeError, ValueError) as exc:
+        err.print(f"[red]cannot start the GHL emulator:[/red] {exc}")
+        raise typer.Exit(2) from None
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply pending migrations."""
