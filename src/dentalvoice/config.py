@@ -98,6 +98,31 @@ class Settings(BaseSettings):
     webhook_max_body_bytes: Annotated[int, Field(ge=1024, le=16 * 1024 * 1024)] = 1024 * 1024
     consent_field_keys: Annotated[tuple[str, ...], NoDecode] = DEFAULT_CONSENT_KEYS
 
+    # GHL API v2 client (dentalvoice.crm). Tokens per clinic live in the database, not here.
+    ghl_api_base_url: AnyHttpUrl = Field(
+        default=AnyHttpUrl("https://services.leadconnectorhq.com"),
+        description="GHL's API host, or the GHL emulator's.",
+    )
+    ghl_connect_timeout_s: Annotated[float, Field(gt=0, le=60)] = 5.0
+    ghl_read_timeout_s: Annotated[float, Field(gt=0, le=120)] = 15.0
+    ghl_write_timeout_s: Annotated[float, Field(gt=0, le=120)] = 10.0
+    ghl_pool_timeout_s: Annotated[float, Field(gt=0, le=60)] = 5.0
+    ghl_custom_field_value_key: Literal["field_value", "fieldValue"] = Field(
+        default="field_value",
+        description="Key of a custom-field value in contact updates (v2 documents field_value).",
+    )
+    ghl_rate_limit_requests: Annotated[int, Field(ge=1, le=1000)] = 100
+    ghl_rate_limit_window_s: Annotated[float, Field(gt=0, le=3600)] = 10.0
+    ghl_rate_limit_max_wait_s: Annotated[float, Field(ge=0, le=300)] = Field(
+        default=10.0, description="Longest wait for a local rate-limit slot (background writes)."
+    )
+    ghl_client_id: str | None = Field(default=None, description="The GHL OAuth app's client id.")
+    ghl_client_secret: SecretStr | None = None
+    ghl_oauth_redirect_uri: AnyHttpUrl | None = None
+    ghl_token_refresh_margin_s: Annotated[int, Field(ge=0, le=3600)] = Field(
+        default=300, description="Renew an OAuth access token this long before it expires."
+    )
+
     twilio_account_sid: str | None = Field(
         default=None, pattern=r"^AC[0-9a-fA-F]{32}$", description="The Twilio account (AC…)."
     )
@@ -241,6 +266,12 @@ class Settings(BaseSettings):
     def _openai_stt_needs_a_key(self) -> Settings:
         if self.stt_provider == "openai" and self.openai_api_key is None:
             raise ValueError("STT_PROVIDER=openai needs OPENAI_API_KEY")
+        return self
+
+    @model_validator(mode="after")
+    def _ghl_oauth_app_is_complete(self) -> Settings:
+        if (self.ghl_client_id is None) != (self.ghl_client_secret is None):
+            raise ValueError("GHL_CLIENT_ID and GHL_CLIENT_SECRET go together")
         return self
 
     @property

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dentalvoice.compliance import models as compliance_models
+from dentalvoice.crm import models as crm_models
 from dentalvoice.db.base import Base
 from dentalvoice.dialer import models as dialer_models
 from dentalvoice.leads import models as leads_models
@@ -13,6 +14,7 @@ metadata = Base.metadata
 
 __all__ = [
     "compliance_models",
+    "crm_models",
     "dialer_models",
     "leads_models",
     "locations_models",

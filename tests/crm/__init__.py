@@ -1,0 +1,1 @@
+"""Tests of the GHL API client, its credentials and its rate limits."""
