@@ -74,6 +74,8 @@ class ActionsTaken:
     """What the call's actions did, kept for the record (times timezone-aware)."""
 
     booked_slot: datetime | None = None
+    # GHL's id for the booked slot when the call holds it; None leaves the booking to the outbox.
+    appointment_id: str | None = None
     callback_at: datetime | None = None
     transfer_reason: TransferReason | None = None
     transfer_status: TransferStatus | None = None
@@ -98,6 +100,9 @@ class CallRecord(IdMixin, TimestampMixin, Base):
         EncryptedJSON("call_record.qualification")
     )
     booked_slot_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # GHL's appointment id when the call booked the slot itself; a slot with no id here is
+    # still to be booked by the CRM write-back.
+    ghl_appointment_id: Mapped[str | None] = mapped_column(String(64))
     callback_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     transfer_reason: Mapped[TransferReason | None] = mapped_column(str_enum(TransferReason))
     transfer_status: Mapped[TransferStatus | None] = mapped_column(str_enum(TransferStatus))
@@ -257,6 +262,7 @@ async def store_call(
     record.transcript = [[speaker, text] for speaker, text in transcript]
     record.qualification = qualification.model_dump(mode="json")
     record.booked_slot_at = actions.booked_slot
+    record.ghl_appointment_id = actions.appointment_id
     record.callback_at = actions.callback_at
     record.transfer_reason = actions.transfer_reason or record.transfer_reason
     record.transfer_status = actions.transfer_status or record.transfer_status
