@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from pipecat.frames.frames import (
@@ -54,10 +55,27 @@ class ResumePlaybackFrame(SystemFrame):
 class HoldingOutputTransport(FastAPIWebsocketOutputTransport):
     """The websocket output: sends audio a little ahead of playing it, and can hold it."""
 
-    def __init__(self, *args: Any, lead_s: float = AUDIO_LEAD_S, **kwargs: Any) -> None:
-        """Create the output; `lead_s` as `AUDIO_LEAD_S`, the rest as Pipecat's output's."""
+    def __init__(
+        self,
+        *args: Any,
+        lead_s: float = AUDIO_LEAD_S,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        **kwargs: Any,
+    ) -> None:
+        """Create the output.
+
+        Args:
+            *args: As Pipecat's websocket output.
+            lead_s: How far ahead of playing audio is sent (`AUDIO_LEAD_S`).
+            clock: Monotonic seconds (tests pass a fake).
+            sleep: How to wait (tests pass a fake that moves their clock).
+            **kwargs: As Pipecat's websocket output.
+        """
         super().__init__(*args, **kwargs)
         self._lead_s = lead_s
+        self._clock = clock
+        self._sleep = sleep
         self._playing = asyncio.Event()
         self._playing.set()
         # Bumped by every interruption: a chunk that waited through one is dropped.
@@ -96,9 +114,9 @@ class HoldingOutputTransport(FastAPIWebsocketOutputTransport):
         # Pipecat's websocket output drains its queue, sends the end (the serializer hangs
         # up) and disconnects; the wait has to come between the first step and the others.
         await super(FastAPIWebsocketOutputTransport, self).stop(frame)
-        remaining = self._play_end - time.monotonic()
+        remaining = self._play_end - self._clock()
         if remaining > 0:
-            await asyncio.sleep(remaining)
+            await self._sleep(remaining)
         await self._write_frame(frame)
         await self._client.disconnect()  # type: ignore[no-untyped-call]
 
@@ -106,7 +124,7 @@ class HoldingOutputTransport(FastAPIWebsocketOutputTransport):
         if self.holding:
             return
         self._playing.clear()
-        now = time.monotonic()
+        now = self._clock()
         unplayed = [chunk for chunk, ends in self._unplayed if ends > now]
         self._unplayed.clear()
         self._play_end = now
@@ -143,7 +161,7 @@ class HoldingOutputTransport(FastAPIWebsocketOutputTransport):
         event-loop stall longer than a chunk (40 ms) is a gap the caller hears, and it never
         catches up. Twilio buffers what arrives early and `clear` still drops it.
         """
-        now = time.monotonic()
+        now = self._clock()
         frame = self._sending
         seconds = (
             len(frame.audio) / (2 * frame.sample_rate * frame.num_channels)
@@ -157,7 +175,7 @@ class HoldingOutputTransport(FastAPIWebsocketOutputTransport):
             self._unplayed.popleft()
         wait = self._play_end - self._lead_s - now
         if wait > 0:
-            await asyncio.sleep(wait)
+            await self._sleep(wait)
 
 
 class PhoneLineTransport(FastAPIWebsocketTransport):
