@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from dentalvoice.compliance.cli import dnc_app
@@ -45,6 +46,11 @@ app.add_typer(compliance_app, name="compliance")
 app.add_typer(dnc_app, name="dnc")
 emulate_app = typer.Typer(no_args_is_help=True, help="Local emulators of external services.")
 app.add_typer(emulate_app, name="emulate")
+outbox_app = typer.Typer(
+    no_args_is_help=True,
+    help="The CRM outbox: call results waiting for, sent to or refused by GHL.",
+)
+app.add_typer(outbox_app, name="outbox")
 
 out = Console()
 err = Console(stderr=True)
@@ -418,6 +424,99 @@ def events_replay(
         if not ids:
             out.print("nothing to replay")
         return 1 if failures else 0
+
+    raise typer.Exit(_run(settings, work))
+
+
+# The outbox's states, as `outbox list --status` takes them.
+OUTBOX_STATUSES = ("pending", "sending", "delivered", "failed")
+
+
+@outbox_app.command("list")
+def outbox_list(
+    status: Annotated[
+        str | None, typer.Option(help="Only writes in this state: " + ", ".join(OUTBOX_STATUSES))
+    ] = None,
+    location: Annotated[
+        str | None, typer.Option(help="Only this clinic's writes (GHL location id).")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10_000)] = 50,
+) -> None:
+    """List GHL writes, newest first: what each is, its state and GHL's last answer (no PHI)."""
+    from dentalvoice.crm import admin
+    from dentalvoice.crm.models import WriteStatus
+
+    if status is not None and status not in OUTBOX_STATUSES:
+        err.print(f"[red]--status: use one of {', '.join(OUTBOX_STATUSES)}[/red]")
+        raise typer.Exit(2)
+    settings = _settings()
+    wanted = WriteStatus(status) if status is not None else None
+
+    async def work(db: Database) -> list[list[str]]:
+        rows = await admin.list_outbox(db=db, status=wanted, ghl_location_id=location, limit=limit)
+        return [
+            [
+                str(row.id),
+                row.ghl_location_id,
+                row.kind,
+                row.status.value,
+                str(row.attempts),
+                row.next_attempt_at.strftime("%Y-%m-%d %H:%M:%S")
+                if row.next_attempt_at is not None
+                else ("now" if row.status.value == "pending" else "-"),
+                escape(row.last_error or "-"),
+            ]
+            for row in rows
+        ]
+
+    table = Table("id", "location", "op", "status", "attempts", "next attempt (UTC)", "last error")
+    for row in _run(settings, work):
+        table.add_row(*row)
+    out.print(table)
+
+
+@outbox_app.command("retry")
+def outbox_retry(
+    write_id: Annotated[
+        str | None, typer.Argument(help="The write to send again (from `outbox list`).")
+    ] = None,
+    all_failed: Annotated[bool, typer.Option("--all-failed", help="Every failed write.")] = False,
+    location: Annotated[
+        str | None, typer.Option(help="With --all-failed: one clinic's only (GHL location id).")
+    ] = None,
+) -> None:
+    """Put failed GHL writes back in line (attempts are kept); running senders pick them up."""
+    from dentalvoice.crm import admin
+
+    if (write_id is None) == (not all_failed):
+        err.print("[red]give a write ID or --all-failed[/red]")
+        raise typer.Exit(2)
+    if location is not None and not all_failed:
+        err.print("[red]--location goes with --all-failed[/red]")
+        raise typer.Exit(2)
+    one = None
+    if write_id is not None:
+        try:
+            one = uuid.UUID(write_id)
+        except ValueError:
+            err.print("[red]ID is not a UUID[/red]")
+            raise typer.Exit(2) from None
+    settings = _settings()
+
+    async def work(db: Database) -> int:
+        try:
+            count = await admin.retry_outbox(
+                db=db,
+                write_id=one,
+                all_failed=all_failed,
+                ghl_location_id=location,
+                redis_url=settings.redis_url,
+            )
+        except (NotFoundError, ConflictError) as exc:
+            err.print(f"[red]{escape(str(exc))}[/red]")
+            return 1
+        out.print(f"{count} write(s) due again")
+        return 0
 
     raise typer.Exit(_run(settings, work))
 

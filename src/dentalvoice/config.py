@@ -122,6 +122,10 @@ class Settings(BaseSettings):
     ghl_token_refresh_margin_s: Annotated[int, Field(ge=0, le=3600)] = Field(
         default=300, description="Renew an OAuth access token this long before it expires."
     )
+    crm_writeback_enabled: bool = Field(
+        default=True,
+        description="Deliver the CRM outbox (call results to GHL) from serve and worker.",
+    )
 
     twilio_account_sid: str | None = Field(
         default=None, pattern=r"^AC[0-9a-fA-F]{32}$", description="The Twilio account (AC…)."

@@ -1,7 +1,8 @@
 """The process's long-lived calling parts, built from settings: shared by `serve` and `worker`.
 
 One Twilio client, the calls-per-second limiter (Redis when configured), the wake relay and the
-dial worker. Everything is created inside the running event loop and closed by `aclose`.
+dial worker; one GHL client and the CRM outbox sender that delivers call results with it.
+Everything is created inside the running event loop and closed by `aclose`.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from loguru import logger
 from redis.asyncio import Redis
 
 from dentalvoice.config import Settings
+from dentalvoice.crm.client import GhlClient, open_ghl_client
+from dentalvoice.crm.sender import OutboxSender
 from dentalvoice.db.base import utcnow
 from dentalvoice.db.engine import Database
 from dentalvoice.dialer.limits import CallsPerSecond, CpsLimiter, RedisCallsPerSecond
@@ -31,6 +34,9 @@ from dentalvoice.telephony.control import CallControl
 from dentalvoice.telephony.dialer import TwilioDialer
 from dentalvoice.telephony.urls import CallbackUrls
 from dentalvoice.voice.records import TransferWhispers
+
+# How long `aclose` waits for the CRM sender's write in flight before cancelling it.
+SENDER_GRACE_S = 5.0
 
 
 def worker_name() -> str:
@@ -52,17 +58,24 @@ class Telephony:
     client: TwilioClient | None = None
     control: CallControl | None = None  # live-call steering, for callbacks and the voice agent
     worker: DialWorker | None = None
+    # GHL for the whole process: the CRM write-back, and the voice agent's calendar.
+    ghl: GhlClient | None = None
+    sender: OutboxSender | None = None  # None: CRM_WRITEBACK_ENABLED is off
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _sending: asyncio.Task[None] | None = None
 
     def start(self, *, dial: bool) -> None:
-        """Start the background loops: the wake listener, and the worker when `dial`.
+        """Start the background loops: the wake listener, the CRM sender, the worker when `dial`.
 
         Args:
             dial: Run the dial worker in this process.
         """
         if self.redis is not None:
             self._tasks.append(asyncio.create_task(self.wake.listen(self._stop)))
+        if self.sender is not None and self._sending is None:
+            self._sending = asyncio.create_task(self.sender.run(self._stop))
+            logger.info("crm outbox sender started")
         if dial and self.worker is not None:
             self._tasks.append(asyncio.create_task(self.worker.run(self._stop, self.wake.event)))
             logger.info("dial worker started")
@@ -82,6 +95,15 @@ class Telephony:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if self._sending is not None:
+            # A GHL request in flight gets a moment to finish; a write cut off here stays
+            # leased and is retried by the next sender as maybe applied (no double note).
+            done, _ = await asyncio.wait({self._sending}, timeout=SENDER_GRACE_S)
+            if not done:
+                self._sending.cancel()
+            await asyncio.gather(self._sending, return_exceptions=True)
+        if self.ghl is not None:
+            await self.ghl.aclose()
         if self.client is not None:
             await self.client.close()
         await self.sessions.close()
@@ -111,6 +133,7 @@ def open_telephony(
     """
     signals = CallSignals()
     wake = WakeRelay(redis)
+    ghl = open_ghl_client(settings, db=db, redis=redis)
     telephony = Telephony(
         settings=settings,
         db=db,
@@ -118,7 +141,12 @@ def open_telephony(
         sessions=build_session_store(settings.redis_url),
         signals=signals,
         wake=wake,
+        ghl=ghl,
     )
+    if settings.crm_writeback_enabled:
+        telephony.sender = OutboxSender(
+            db=db, ghl=ghl, worker_id=worker_name(), clock=clock, redis=redis
+        )
     if not settings.twilio_configured:
         logger.warning(
             "Twilio is not configured (TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, PUBLIC_BASE_URL): "

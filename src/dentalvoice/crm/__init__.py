@@ -8,6 +8,13 @@ Public surface:
   `StaticTokens`, and the `TokenProvider` protocol; `GhlOAuth` for the token endpoints;
 - `TokenBucket` / `RedisTokenBucket` behind the `RateLimiter` protocol;
 - the error tree of `dentalvoice.crm.errors`.
+
+The write-back of call results is in its own modules, imported where used (the package stays
+light for the processes that only need the client): `options` (a clinic's CRM options),
+`writes` (the write models), `mapping` and `note` (a call → its writes; pure), `outbox` (the
+`crm_write` table's service functions: enqueue, claim, settle, list, retry), `delivery` (one
+write through the client, never twice), `sender` (`OutboxSender`, the loop `serve` and `worker`
+run) and `admin` (what `dentalvoice outbox` calls).
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ from loguru import logger
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dentalvoice.crm import outbox as crm_outbox
 from dentalvoice.db.base import utcnow
 from dentalvoice.dialer.models import AttemptStatus, CallAttempt, CallJob, JobStatus
 from dentalvoice.dialer.retry import NextStep, Outcome, next_step, policy_from
@@ -202,6 +203,15 @@ async def conclude(
     attempt.ended_at = attempt.ended_at or at
     if attempt.status in LIVE:
         attempt.status = AttemptStatus.FAILED
+    # An unanswered dial reaches GHL (a tag, the last-outcome field) with its final status.
+    await crm_outbox.enqueue_attempt_result(
+        session=session,
+        attempt_id=attempt.id,
+        lead_id=attempt.lead_id,
+        location_id=attempt.location_id,
+        outcome=outcome.value,
+        voicemail_left=attempt.voicemail_left_at is not None,
+    )
     if attempt.job_id is None:
         return None
     job = await session.get(CallJob, attempt.job_id, with_for_update=True)

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from dentalvoice.conversation.agent import TransferReason
 from dentalvoice.conversation.qualification import Qualification
+from dentalvoice.crm import outbox as crm_outbox
 from dentalvoice.db.base import Base, IdMixin, TimestampMixin, utcnow
 from dentalvoice.db.engine import Database
 from dentalvoice.db.types import EncryptedJSON, EncryptedText, UTCDateTime, str_enum
@@ -278,6 +279,8 @@ async def store_call(
         )
     )
     await session.flush()
+    # The GHL writes (fields, tags, note, stage, booking) commit with the record, or not at all.
+    await crm_outbox.enqueue_call_result(session=session, record=record)
     return record
 
 
