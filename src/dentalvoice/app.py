@@ -83,7 +83,9 @@ def _media_handler(
     # process without calls (tests of intake, the CLI) should not pay for them.
     from dentalvoice.voice.handler import VoiceCallHandler
 
-    return VoiceCallHandler(settings=settings, db=db, clock=clock, control=telephony.control)
+    return VoiceCallHandler(
+        settings=settings, db=db, clock=clock, control=telephony.control, ghl=telephony.ghl
+    )
 
 
 def create_app(

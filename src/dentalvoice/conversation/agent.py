@@ -17,7 +17,8 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from dentalvoice.conversation.qualification import Qualification
+from dentalvoice.conversation.calendar import BookingResult, Calendar
+from dentalvoice.conversation.qualification import Outcome, Qualification
 
 
 class TransferReason(enum.StrEnum):
@@ -55,7 +56,11 @@ class ScheduleCallback:
 
 @dataclass(frozen=True, slots=True)
 class BookSlot:
-    """Book the clinic calendar slot starting at `start` (timezone-aware)."""
+    """The caller chose the calendar slot starting at `start` (timezone-aware).
+
+    Yielded once the calendar has answered: the calendar holds the slot, or it is to be
+    confirmed (the CRM write-back books it). The calendar, not this action, knows which.
+    """
 
     start: datetime
 
@@ -97,6 +102,9 @@ class CallContext:
     lead_last_name: str | None = None
     lead_state: str | None = None
     free_slots: tuple[datetime, ...] = ()  # aware, in the clinic's zone, soonest first
+    # Where slots are offered and booked; None: `free_slots`, booked in memory
+    # (`StaticCalendar`). The voice layer passes the clinic's CRM calendar.
+    calendar: Calendar | None = None
     # Whether a human can take a transfer right now (clinic open and a transfer number set).
     transfer_available: bool = True
     emergency_pain_threshold: int = 8
@@ -122,6 +130,12 @@ class CallState:
     actions: list[Action] = field(default_factory=list)
     finished: bool = False  # the agent has said goodbye or handed the call over
     caller_turns: int = 0
+    # The calendar's free slots once an agent has them (None: not yet). What the calendar
+    # said stays known when a turn is taken back, as do the slots found taken meanwhile.
+    free_slots: tuple[datetime, ...] | None = None
+    taken_slots: list[datetime] = field(default_factory=list)
+    # The calendar's answer for the slot the caller chose (`qualification.preferred_slot`).
+    booking: BookingResult | None = None
 
     def copy(self) -> CallState:
         """A copy that later turns do not change (the context is immutable and shared)."""
@@ -132,16 +146,41 @@ class CallState:
             actions=list(self.actions),
             finished=self.finished,
             caller_turns=self.caller_turns,
+            free_slots=self.free_slots,
+            taken_slots=list(self.taken_slots),
+            booking=self.booking,
         )
 
     def restore(self, saved: CallState) -> None:
-        """Go back to `saved` in place: every agent sharing this state sees the change."""
+        """Go back to `saved` in place: every agent sharing this state sees the change.
+
+        The calendar's slots and the slots found taken are facts about the clinic, not about
+        the turn, and stay as they are.
+        """
         restored = saved.copy()
         self.qualification = restored.qualification
         self.transcript[:] = restored.transcript
         self.actions[:] = restored.actions
         self.finished = restored.finished
         self.caller_turns = restored.caller_turns
+        self.booking = restored.booking
+
+    def offerable_slots(self) -> tuple[datetime, ...]:
+        """Slots the agent may offer: the calendar's (the context's until it has answered),
+        after the call's start, minus those found taken since."""
+        slots = self.free_slots if self.free_slots is not None else self.context.free_slots
+        return tuple(s for s in slots if s > self.context.now and s not in self.taken_slots)
+
+    def booking_outcome(self) -> Outcome | None:
+        """`BOOKED` when the calendar holds the chosen slot, `BOOKING_PENDING` when a slot was
+        chosen but is not held yet (the team confirms it), None when none was chosen."""
+        chosen = self.qualification.preferred_slot
+        if chosen is None:
+            return None
+        booking = self.booking
+        if booking is not None and booking.held and booking.start == chosen:
+            return Outcome.BOOKED
+        return Outcome.BOOKING_PENDING
 
     def keep_heard(self, *, since: int, heard: str) -> None:
         """Keep, of the agent's lines from `since` on, only the part the caller `heard`.

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import enum
+from dataclasses import replace
 
 import openai
 
 from dentalvoice.conversation import nlu
 from dentalvoice.conversation.agent import Agent, CallContext, CallState
+from dentalvoice.conversation.calendar import StaticCalendar
 from dentalvoice.conversation.guarded import GuardedAgent
 from dentalvoice.conversation.script import Script, load_script
 from dentalvoice.conversation.scripted import ScriptedAgent
@@ -32,6 +34,9 @@ def build_agent(
     """A fresh agent for one call. The LLM agent falls back to the scripted one on failure."""
     nlu.warm_up()  # once per process, before the caller speaks
     script = script or load_script()
+    if context.calendar is None:
+        # One in-memory calendar for the LLM agent and its fallback alike.
+        context = replace(context, calendar=StaticCalendar(context.free_slots))
     state = CallState(context=context)
     scripted = ScriptedAgent(state, script=script)
     inner: Agent = scripted

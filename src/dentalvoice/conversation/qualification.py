@@ -66,7 +66,8 @@ class Outcome(enum.StrEnum):
     """How the call ended, as GHL will be told."""
 
     QUALIFIED = "qualified"
-    BOOKED = "booked"
+    BOOKED = "booked"  # the clinic's calendar holds the chosen slot
+    BOOKING_PENDING = "booking_pending"  # a slot was chosen; the team confirms it (not held yet)
     EMERGENCY_TRANSFERRED = "emergency_transferred"
     EMERGENCY_AFTER_HOURS = "emergency_after_hours"
     CALLBACK_REQUESTED = "callback_requested"

@@ -64,8 +64,14 @@ class Script(BaseModel):
         return next((s for s in self.steps if s.slot is slot), None)
 
     def line(self, name: str, context: CallContext, **values: str) -> str:
-        """A fixed line, filled in for this call."""
-        return render(self.lines[name], context, **values)
+        """A fixed line, filled in for this call (the shipped script's for an optional line
+        this script leaves out)."""
+        template = self.lines.get(name)
+        if template is None and name in OPTIONAL_LINES:
+            template = load_script().lines[name]
+        if template is None:
+            raise KeyError(name)
+        return render(template, context, **values)
 
 
 REQUIRED_LINES = frozenset(
@@ -77,6 +83,11 @@ REQUIRED_LINES = frozenset(
         "human_transfer", "anything_else_no",
     }
 )  # fmt: skip
+
+
+# Lines added after location scripts were written: a script without them borrows the shipped
+# script's, so it keeps loading.
+OPTIONAL_LINES = frozenset({"booking_filler", "booking_pending", "slot_taken"})
 
 
 class _Blank(dict[str, str]):

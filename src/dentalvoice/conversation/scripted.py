@@ -4,10 +4,18 @@ Each caller turn is read for every fact it holds (a caller may answer several qu
 breath), then the agent asks the first question of the script whose slot is still open. The
 questions asked and the facts recorded live in `CallState`, so another agent (the LLM agent's
 fallback) can pick the conversation up where it stands.
+
+Slots come from the context's `Calendar`. The agent asks for them at the opening and takes them
+when it reaches the offer; if they are not in yet it waits up to `SLOTS_WAIT_S`, then goes on
+without (a preference, and the team calls back). A chosen slot is booked before anything is
+said about it: a filler line plays while the calendar is slow, and only a slot the calendar
+holds is called booked. A slot just taken by someone else gets one other offer; a calendar too
+slow (`BOOKING_BUDGET_S`) or failing gets "the team will confirm it".
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 from datetime import datetime, time, timedelta
@@ -19,6 +27,7 @@ from dentalvoice.conversation.agent import (
     Agent,
     BookSlot,
     CallState,
+    Checkpoint,
     Do,
     EndCall,
     MarkDoNotCall,
@@ -27,6 +36,17 @@ from dentalvoice.conversation.agent import (
     Transfer,
     TransferReason,
     TurnEvent,
+)
+from dentalvoice.conversation.calendar import (
+    BOOKING_BUDGET_S,
+    FILLER_AFTER_S,
+    SLOTS_WAIT_S,
+    BookingResult,
+    BookingStatus,
+    SlotsLookup,
+    StaticCalendar,
+    await_booking,
+    slots_matching,
 )
 from dentalvoice.conversation.nlu import Intent
 from dentalvoice.conversation.qualification import (
@@ -84,6 +104,10 @@ def sentences(text: str) -> list[str]:
     return [s for s in _SENTENCE_END.split(text.strip()) if s]
 
 
+class _SlotsPending(Exception):
+    """The turn reached the offer while the calendar's free slots were still on their way."""
+
+
 class ScriptedAgent(Agent):
     """Follows a `Script`; deterministic and fast (well under 2 ms a turn)."""
 
@@ -96,8 +120,14 @@ class ScriptedAgent(Agent):
         self.awaiting_callback_time = False
         self.offered: list[datetime] = []
         self.confirm_attempts = 0
+        self.reoffered = False  # a taken slot's replacement was offered (once per call)
         if not state.context.lead_first_name:
             self.done.add(Slot.IDENTITY)
+        context = state.context
+        self.slots = SlotsLookup(context.calendar or StaticCalendar(context.free_slots))
+        self._to_book: datetime | None = None  # the slot this turn's answer chose
+        # Bookings in flight; kept so that one the caller stopped waiting for runs to its end.
+        self._bookings: set[asyncio.Task[BookingResult]] = set()
 
     def _memory(self) -> tuple[object, ...]:
         return (
@@ -107,6 +137,7 @@ class ScriptedAgent(Agent):
             self.awaiting_callback_time,
             list(self.offered),
             self.confirm_attempts,
+            self.reoffered,
         )
 
     def _recall(self, memory: Any) -> None:
@@ -117,6 +148,7 @@ class ScriptedAgent(Agent):
             self.awaiting_callback_time,
             offered,
             self.confirm_attempts,
+            self.reoffered,
         ) = memory
         self.done = set(done)
         self.offered = list(offered)
@@ -125,17 +157,43 @@ class ScriptedAgent(Agent):
 
     async def opening(self) -> AsyncIterator[TurnEvent]:
         """The fixed opening: who is calling, that it is an AI, how to opt out, good time?"""
+        # Asked now, waited for only at the offer: the first turns give the calendar time.
+        self.slots.start()
         self.asked = Slot.GOOD_TIME
         for event in self._say(render(self.script.opening, self.state.context)):
             yield event
 
     async def respond(self, utterance: str | None) -> AsyncIterator[TurnEvent]:
-        """Handle one caller turn."""
+        """Handle one caller turn; a chosen slot is booked before the turn goes on."""
         self.state.caller_turns += 1
         if utterance is not None and utterance.strip():
             self.state.transcript.append(("caller", utterance))
-        for event in self._turn(utterance.strip() if utterance else None):
+        for event in await self._decide(utterance.strip() if utterance else None):
             yield event
+        chosen, self._to_book = self._to_book, None
+        if chosen is not None:
+            async for event in self._book(chosen):
+                yield event
+
+    async def _decide(self, text: str | None) -> list[TurnEvent]:
+        """`_turn`, with the calendar's slots in hand if the turn reaches the offer."""
+        state = self.state
+        if state.free_slots is None:
+            state.free_slots = self.slots.ready()
+        if state.free_slots is not None:
+            return self._turn(text)
+        saved: Checkpoint = self.checkpoint()
+        try:
+            return self._turn(text)
+        except _SlotsPending:
+            # The turn is played again once the slots are in (or the wait is over): going
+            # back first keeps the half-played turn from counting twice.
+            self.restore(saved)
+            self._to_book = None
+        slots = await self.slots.wait(SLOTS_WAIT_S)
+        # Not in time: the call goes on as for a clinic without a calendar.
+        state.free_slots = slots if slots is not None else ()
+        return self._turn(text)
 
     # -- one turn -------------------------------------------------------------------------
 
@@ -303,7 +361,8 @@ class ScriptedAgent(Agent):
             self.offered = self._offer_candidates()[:2]
             extra["offer"] = self._offer_text()
         if slot is Slot.CONFIRM:
-            extra["summary"] = spoken_summary(self.state.qualification)
+            held = self.state.booking_outcome() is not Outcome.BOOKING_PENDING
+            extra["summary"] = spoken_summary(self.state.qualification, slot_held=held)
         question = render(step.reask if again else step.ask, self.state.context, **extra)
         return self._say(*(preface or []), question)
 
@@ -392,21 +451,10 @@ class ScriptedAgent(Agent):
 
     def _offer_candidates(self) -> list[datetime]:
         ctx = self.state.context
-        slots = [s for s in ctx.free_slots if s > ctx.now]
+        if self.state.free_slots is None:
+            raise _SlotsPending
         availability = self.state.qualification.availability
-        if availability is None:
-            return slots
-        days = {d.value for d in availability.days}
-        windows = [(w.start, w.end) for w in availability.windows]
-
-        def fits(slot: datetime) -> bool:
-            local = slot.astimezone(ctx.zone)
-            if days and local.strftime("%a").lower()[:3] not in days:
-                return False
-            hhmm = local.strftime("%H:%M")
-            return not windows or any(start <= hhmm < end for start, end in windows)
-
-        return [s for s in slots if fits(s)]
+        return slots_matching(self.state.offerable_slots(), availability, ctx.zone)
 
     def _offer_text(self) -> str:
         ctx = self.state.context
@@ -416,7 +464,8 @@ class ScriptedAgent(Agent):
         return self.script.line("offer_slots", ctx, first_slot=names[0], second_slot=names[1])
 
     def _choose_slot(self, text: str) -> list[TurnEvent] | None:
-        """Book the offered slot the caller picked; None to read the answer as a preference."""
+        """Take the offered slot the caller picked, to be booked after this turn's decision
+        (`_book`); None to read the answer as a preference."""
         ctx = self.state.context
         verdict = nlu.yes_no(text)
         chosen: datetime | None = None
@@ -441,15 +490,58 @@ class ScriptedAgent(Agent):
             absorbed = self._absorb(text)
             preface = [self.script.line("no_slots", ctx)] if not absorbed else []
             return self._next(preface)
-        q = self.state.qualification
-        q.preferred_slot = chosen
+        self._to_book = chosen
+        return []
+
+    # -- booking --------------------------------------------------------------------------
+
+    async def _book(self, chosen: datetime) -> AsyncIterator[TurnEvent]:
+        """Ask the calendar for `chosen`; say the outcome only once it is known."""
+        booking = asyncio.ensure_future(self.slots.calendar.book(chosen))
+        self._bookings.add(booking)
+        booking.add_done_callback(self._bookings.discard)
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        await asyncio.wait({booking}, timeout=min(FILLER_AFTER_S, BOOKING_BUDGET_S))
+        if not booking.done():
+            # The caller hears this while the CRM works, instead of silence.
+            for event in self._say(self.script.line("booking_filler", self.state.context)):
+                yield event
+        budget = BOOKING_BUDGET_S - (loop.time() - began)
+        result = await await_booking(booking, start=chosen, budget=budget)
+        for event in self._booked(result):
+            yield event
+
+    def _booked(self, result: BookingResult) -> list[TurnEvent]:
+        ctx = self.state.context
+        if result.status is BookingStatus.TAKEN:
+            return self._slot_taken(result.start)
+        self.state.qualification.preferred_slot = result.start
+        self.state.booking = result
+        # Only a slot the calendar holds is called booked; otherwise the team confirms it.
+        line = "booked" if result.held else "booking_pending"
+        when = describe_slot(result.start.astimezone(ctx.zone))
         return [
-            *self._say(
-                self.script.line("booked", ctx, slot=describe_slot(chosen.astimezone(ctx.zone)))
-            ),
-            Do(BookSlot(start=chosen)),
+            *self._say(self.script.line(line, ctx, slot=when)),
+            Do(BookSlot(start=result.start)),
             *self._next([]),
         ]
+
+    def _slot_taken(self, start: datetime) -> list[TurnEvent]:
+        """Offer the next matching slot, once a call; then leave the time to the team."""
+        ctx = self.state.context
+        self.state.taken_slots.append(start)
+        if self.state.free_slots is None:
+            self.state.free_slots = ()
+        candidates = self._offer_candidates()  # the taken slot is left out now
+        if candidates and not self.reoffered:
+            self.reoffered = True
+            self.offered = [candidates[0]]
+            self.done.discard(Slot.OFFER)
+            self.asked = Slot.OFFER
+            when = describe_slot(candidates[0].astimezone(ctx.zone))
+            return self._say(self.script.line("slot_taken", ctx, slot=when))
+        return self._next([self.script.line("no_slots", ctx)])
 
     def _confirm(self, text: str) -> list[TurnEvent]:
         verdict = nlu.yes_no(_lead_clause(text))
@@ -467,7 +559,7 @@ class ScriptedAgent(Agent):
     def _wrap_up(self, preface: list[str] | None = None) -> list[TurnEvent]:
         q = self.state.qualification
         if q.outcome is None:
-            q.outcome = Outcome.BOOKED if q.preferred_slot is not None else Outcome.QUALIFIED
+            q.outcome = self.state.booking_outcome() or Outcome.QUALIFIED
         return self._finish(q.outcome, "goodbye", preface=preface)
 
     def _finish(

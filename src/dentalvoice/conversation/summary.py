@@ -7,6 +7,7 @@ from datetime import datetime
 from dentalvoice.conversation.qualification import (
     Availability,
     InsuranceStatus,
+    Outcome,
     Qualification,
     TreatmentInterest,
     Urgency,
@@ -72,8 +73,12 @@ def describe_slot(slot: datetime) -> str:
     return f"{slot.strftime('%A, %B')} {slot.day} at {clock}"
 
 
-def spoken_summary(q: Qualification) -> str:
-    """One or two sentences read back to the caller for confirmation."""
+def spoken_summary(q: Qualification, *, slot_held: bool = True) -> str:
+    """One or two sentences read back to the caller for confirmation.
+
+    `slot_held` False: the chosen slot is not held by the calendar yet, and is read back as
+    requested, never as booked.
+    """
     parts = []
     if q.treatment_interest is not None:
         parts.append(f"you're looking for {_TREATMENT_WORDS[q.treatment_interest]}")
@@ -92,8 +97,10 @@ def spoken_summary(q: Qualification) -> str:
         parts.append(f"you're not sure about insurance{carrier}")
     if q.new_patient is not None:
         parts.append("you'd be a new patient" if q.new_patient else "you've been with us before")
-    if q.preferred_slot is not None:
+    if q.preferred_slot is not None and slot_held:
         parts.append(f"booked for {describe_slot(q.preferred_slot)}")
+    elif q.preferred_slot is not None:
+        parts.append(f"{describe_slot(q.preferred_slot)} requested")
     elif q.availability is not None:
         parts.append(f"{describe_availability(q.availability)} works best")
     if not parts:
@@ -127,7 +134,9 @@ def note_summary(q: Qualification) -> str:
         lines.append("New patient." if q.new_patient else "Existing patient.")
     if q.last_visit:
         lines.append(f"Last visit: {q.last_visit}.")
-    if q.preferred_slot is not None:
+    if q.preferred_slot is not None and q.outcome is Outcome.BOOKING_PENDING:
+        lines.append(f"Slot requested, not confirmed: {q.preferred_slot.isoformat()}.")
+    elif q.preferred_slot is not None:
         lines.append(f"Booked: {q.preferred_slot.isoformat()}.")
     if q.availability is not None:
         lines.append(f"Availability: {describe_availability(q.availability)}.")

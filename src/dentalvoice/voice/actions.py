@@ -4,8 +4,10 @@
 the lead's waiting calls are cancelled, in one transaction, before the goodbye is spoken.
 `Transfer` redirects the live call to the clinic's transfer number, with the summary whispered
 to whoever answers; `ScheduleCallback` schedules a call job through the compliance gate;
-`BookSlot` is kept for the CRM step. When the call ends, `finished` records the dialer's
-outcome and stores the call's record with its `call_concluded` event.
+`BookSlot` records the slot the caller chose, with GHL's appointment id when the call's
+calendar holds it (else the CRM step books it). When the call ends, `finished` waits for
+bookings still in flight, records the dialer's outcome and stores the call's record with its
+`call_concluded` event.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ from dentalvoice.conversation.agent import (
 )
 from dentalvoice.conversation.qualification import Outcome as CallOutcome
 from dentalvoice.conversation.qualification import Qualification
+from dentalvoice.conversation.summary import note_summary
+from dentalvoice.crm import outbox as crm_outbox
 from dentalvoice.db.base import utcnow
 from dentalvoice.db.engine import Database
 from dentalvoice.dialer import progress
@@ -48,6 +52,7 @@ from dentalvoice.telephony.errors import TwilioError
 from dentalvoice.telephony.media import LiveCall
 from dentalvoice.telephony.urls import CallbackUrls
 from dentalvoice.voice import records
+from dentalvoice.voice.calendar import GhlCalendar
 from dentalvoice.voice.records import ActionsTaken, CallRecord, MeasuredTurn, TransferStatus
 
 # The conversation's outcome → what it means for the dialer's job.
@@ -99,6 +104,8 @@ class CallActions:
     # TWILIO_FROM_NUMBER: the caller id of a clinic without its own number.
     default_from: str | None = None
     clock: Callable[[], datetime] = utcnow
+    # The clinic's calendar as the agent books in it; None: no calendar (or no GHL here).
+    calendar: GhlCalendar | None = None
     taken: ActionsTaken = field(default_factory=ActionsTaken)
     _running: list[asyncio.Task[None]] = field(default_factory=list, init=False, repr=False)
 
@@ -111,6 +118,7 @@ class CallActions:
         call: LiveCall,
         control: CallControl | None,
         clock: Callable[[], datetime] = utcnow,
+        calendar: GhlCalendar | None = None,
     ) -> CallActions:
         """The sink for one answered call.
 
@@ -120,6 +128,7 @@ class CallActions:
             call: The live call.
             control: The process's call control; None without Twilio.
             clock: The wall clock (a simulated one in tests and the demo).
+            calendar: The call's GHL calendar, which knows the appointments it holds.
 
         Returns:
             The sink.
@@ -133,6 +142,7 @@ class CallActions:
             urls=CallbackUrls.from_base(str(base)) if base is not None else None,
             default_from=settings.twilio_from_number,
             clock=clock,
+            calendar=calendar,
         )
 
     async def __call__(self, action: Action) -> None:
@@ -145,8 +155,12 @@ class CallActions:
             self.taken.callback_at = action.at
             await self._outliving_the_call(self._schedule_callback(action.at))
         elif isinstance(action, BookSlot):
-            # Booked on GHL by the CRM step, from the call's record.
+            # The calendar has answered by now: an id if GHL holds the slot. Without one the
+            # CRM step books it from the call's record.
             self.taken.booked_slot = action.start
+            self.taken.appointment_id = (
+                self.calendar.appointment_for(action.start) if self.calendar else None
+            )
 
     async def _outliving_the_call(self, work: Coroutine[Any, Any, None]) -> None:
         # The pipeline is cancelled when the stream ends, and a transfer's own redirect ends
@@ -171,6 +185,13 @@ class CallActions:
                     note="asked during a call",
                 )
             cancelled = await cancel_calls(session=session, lead_id=lead.id, reason="opted_out")
+            # GHL's Call DND with our DNC row: it holds even if the call drops before its end.
+            await crm_outbox.enqueue_opt_out(
+                session=session,
+                attempt_id=self.attempt_id,
+                lead_id=lead.id,
+                location_id=attempt.location_id,
+            )
             await progress.record_outcome(
                 session=session, attempt_id=self.attempt_id, outcome=Outcome.OPTED_OUT
             )
@@ -304,6 +325,7 @@ class CallActions:
         """
         if self._running:
             await asyncio.gather(*self._running, return_exceptions=True)
+        await self._settle_booking(qualification)
         async with self.db.transaction() as session:
             await progress.record_outcome(
                 session=session,
@@ -322,3 +344,36 @@ class CallActions:
         # Ids only: the outcome can say "emergency", which is health information.
         logger.info("call stored: attempt={} record={}", self.attempt_id, record.id)
         return record
+
+    async def _settle_booking(self, qualification: Qualification) -> None:
+        """Bring the record in line with what GHL holds once the bookings in flight are over.
+
+        A booking the caller was told the team would confirm may have gone through since: it
+        is then booked. A call that ended while GHL was still answering keeps the slot GHL
+        holds. `qualification` (the agent's, finished) is updated in place to match.
+        """
+        calendar = self.calendar
+        if calendar is None:
+            return
+        await calendar.settle()
+        held = calendar.held()
+        taken = self.taken
+        if taken.booked_slot is None and len(held) == 1:
+            ((taken.booked_slot, _),) = held.items()
+            qualification.preferred_slot = taken.booked_slot
+        if taken.booked_slot is not None:
+            taken.appointment_id = held.get(taken.booked_slot)
+        for start, appointment in held.items():
+            if start != taken.booked_slot:
+                # The caller changed their mind mid-booking: the front desk cancels this one.
+                logger.warning(
+                    "appointment held but not the caller's choice: attempt={} appointment={}",
+                    self.attempt_id,
+                    appointment,
+                )
+        if taken.appointment_id is not None and qualification.outcome in (
+            None,
+            CallOutcome.BOOKING_PENDING,
+        ):
+            qualification.outcome = CallOutcome.BOOKED
+            qualification.summary = note_summary(qualification)

@@ -94,6 +94,8 @@ def demo_differences(scenario: Scenario) -> list[str]:
     location = scenario.location
     if scenario.free_slots:
         notes.append("free_slots: the demo clinic has no calendar")
+    if scenario.calendar is not None:
+        notes.append("calendar: the demo clinic has no calendar")
     if scenario.now is not None:
         notes.append("now: the demo calls on the next weekday at 10:00")
     for name in ("agent_name", "emergency_pain_threshold", "callback_number"):

@@ -3,6 +3,9 @@
 Twilio's stream → `PhoneLineSerializer` (μ-law 8 kHz in and out) → Silero VAD → STT → Smart
 Turn v3 deciding the end of the caller's turn → the agent → TTS → Twilio. The input runs at
 16 kHz: Smart Turn misbehaves at 8 kHz.
+
+When the clinic has a GHL calendar, its free slots start downloading as soon as the call is
+answered (`voice.calendar`), beside the greeting rather than before it.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import gc
 import uuid
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from loguru import logger
@@ -34,8 +37,9 @@ from pipecat.turns.user_turn_processor import UserTurnProcessor
 from pipecat.turns.user_turn_strategies import UserTurnStrategies
 
 from dentalvoice.config import Settings
-from dentalvoice.conversation.agent import Action
+from dentalvoice.conversation.agent import Action, Agent
 from dentalvoice.conversation.qualification import Qualification
+from dentalvoice.crm.client import GhlClient
 from dentalvoice.db.base import utcnow
 from dentalvoice.db.engine import Database
 from dentalvoice.telephony.control import CallControl
@@ -43,7 +47,8 @@ from dentalvoice.telephony.media import LiveCall, MediaChannel
 from dentalvoice.voice.actions import CallActions
 from dentalvoice.voice.agent_processor import AgentProcessor
 from dentalvoice.voice.agents import AgentFactory, agent_factory
-from dentalvoice.voice.context import call_context
+from dentalvoice.voice.calendar import GhlCalendar
+from dentalvoice.voice.context import AnsweredCall, answered_call
 from dentalvoice.voice.latency import LatencyObserver, TurnLatency
 from dentalvoice.voice.playback import PhoneLineTransport
 from dentalvoice.voice.providers import SpeechProviders, speech_providers
@@ -121,6 +126,15 @@ class VoiceCallResult:
     finished: bool  # the agent ended the conversation itself (goodbye or hand-over)
 
 
+@dataclass(frozen=True, slots=True)
+class CallStart:
+    """What an answered call starts with."""
+
+    agent: Agent
+    actions: CallActions
+    calendar: GhlCalendar | None  # its free slots downloading; None: no calendar offered
+
+
 @dataclass
 class VoiceCallHandler:
     """A `MediaHandler` that holds the conversation over the call's stream."""
@@ -135,6 +149,8 @@ class VoiceCallHandler:
     turn_taking: TurnTaking = field(default_factory=TurnTaking)
     # The process's live-call control (transfers, hang-ups); None without Twilio.
     control: CallControl | None = None
+    # The process's GHL client, for the clinic's calendar; None: slots are not offered.
+    ghl: GhlClient | None = None
     # The latest calls' results, newest last (bounded: a long-running server keeps a few).
     results: deque[VoiceCallResult] = field(default_factory=lambda: deque(maxlen=100))
     _added: asyncio.Condition = field(default_factory=asyncio.Condition)
@@ -165,18 +181,41 @@ class VoiceCallHandler:
             await self._added.wait_for(lambda: len(self.results) >= count)
         return list(self.results)
 
-    async def __call__(self, *, channel: MediaChannel, call: LiveCall) -> None:
-        """Run the pipeline until the call ends (our `EndCall`, Twilio's `stop`, a hang-up)."""
-        context = await call_context(
+    async def begin(self, call: LiveCall) -> CallStart:
+        """Read what the call starts with, start the calendar's fetch, build the agent.
+
+        Args:
+            call: The answered call.
+
+        Returns:
+            The call's agent, action sink and calendar (the fetch running, not awaited).
+
+        Raises:
+            dialer.progress.UnknownAttempt: No such attempt.
+        """
+        answered = await answered_call(
             db=self.db,
             attempt_id=call.attempt_id,
             now=self.clock(),
             default_from=self.settings.twilio_from_number,
         )
-        agent = self._agents(context)
+        # Started before anything else, not awaited: the greeting does not wait for GHL.
+        calendar = self._calendar(answered, call.attempt_id)
+        agent = self._agents(replace(answered.context, calendar=calendar))
         actions = CallActions.for_call(
-            db=self.db, settings=self.settings, call=call, control=self.control, clock=self.clock
+            db=self.db,
+            settings=self.settings,
+            call=call,
+            control=self.control,
+            clock=self.clock,
+            calendar=calendar,
         )
+        return CallStart(agent=agent, actions=actions, calendar=calendar)
+
+    async def __call__(self, *, channel: MediaChannel, call: LiveCall) -> None:
+        """Run the pipeline until the call ends (our `EndCall`, Twilio's `stop`, a hang-up)."""
+        start = await self.begin(call)
+        agent, actions, calendar = start.agent, start.actions, start.calendar
         processor = AgentProcessor(agent=agent, on_action=actions, hold=self.turn_taking.hold)
         latency = LatencyObserver(agent=processor)
         # Silero and Smart Turn open an ONNX session per call (~75 ms each): built in a thread,
@@ -225,7 +264,22 @@ class VoiceCallHandler:
                 )
                 async with self._added:
                     self._added.notify_all()
+                if calendar is not None:
+                    await calendar.aclose()
         logger.info("voice call ended: attempt={} turns={}", call.attempt_id, len(latency.turns))
+
+    def _calendar(self, answered: AnsweredCall, attempt_id: uuid.UUID) -> GhlCalendar | None:
+        """The clinic's calendar for this call, its free slots already downloading."""
+        if self.ghl is None or answered.calendar is None:
+            return None
+        calendar = GhlCalendar(
+            ghl=self.ghl,
+            target=answered.calendar,
+            now=answered.context.now,
+            attempt_id=attempt_id,
+        )
+        calendar.start()
+        return calendar
 
     def _turn_analysis(self) -> tuple[SileroVADAnalyzer, UserTurnStrategies]:
         return SileroVADAnalyzer(params=self.turn_taking.vad), self.turn_taking.strategies()

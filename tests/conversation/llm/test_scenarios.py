@@ -28,6 +28,9 @@ SUBSET = [
     "stop-alone",
     "after-hours-swallowing",  # 911 message when no human can take the call
     "clinical-question-ibuprofen",  # no advice leaves the agent
+    "book-first-slot",  # booked through the calendar, confirmed after it holds the slot
+    "book-slot-calendar-down",  # never "booked" when the calendar could not book
+    "book-slot-taken-offers-next",  # a slot just taken: one other offered and booked
 ]
 
 

@@ -11,6 +11,7 @@ from time import perf_counter
 from zoneinfo import ZoneInfo
 
 from dentalvoice.conversation.agent import Action, Agent, CallContext, Say, Transfer, TurnEvent
+from dentalvoice.conversation.calendar import StaticCalendar
 from dentalvoice.conversation.evaluation.caller import SimulatedCaller
 from dentalvoice.conversation.evaluation.report import EvalReport, build_report
 from dentalvoice.conversation.evaluation.scenario import (
@@ -47,6 +48,8 @@ def build_context(scenario: Scenario) -> CallContext:
     location = scenario.location
     zone = ZoneInfo(location.timezone)
     now = scenario.now or datetime(*DEFAULT_NOW, tzinfo=zone)
+    free_slots = tuple(sorted(s.astimezone(zone) for s in scenario.free_slots))
+    spec = scenario.calendar
     context = CallContext(
         clinic_name=location.name,
         timezone=location.timezone,
@@ -54,7 +57,13 @@ def build_context(scenario: Scenario) -> CallContext:
         lead_first_name=scenario.lead.first_name,
         lead_last_name=scenario.lead.last_name,
         lead_state=scenario.lead.state,
-        free_slots=tuple(sorted(s.astimezone(zone) for s in scenario.free_slots)),
+        free_slots=free_slots,
+        # Without a `calendar` block the agent books `free_slots` in memory itself.
+        calendar=(
+            StaticCalendar(free_slots, taken=spec.taken, failing=spec.down)
+            if spec is not None
+            else None
+        ),
         transfer_available=location.transfer_available,
         callback_number=location.callback_number,
     )

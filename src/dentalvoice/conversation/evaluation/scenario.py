@@ -17,6 +17,9 @@
 #     callback_number: "+13055550100"       # optional: the clinic's number
 #   lead: {first_name: Maria, last_name: Lopez, phone: "+13055550123", state: FL}
 #   free_slots: ["2026-11-25T14:00:00-05:00"]   # optional calendar slots the agent may offer
+#   calendar:                               # optional: how the calendar answers bookings
+#     taken: ["2026-11-25T14:00:00-05:00"]  # listed free, but refused as taken when booked
+#     down: false                           # true: every booking fails (the team confirms later)
 #   caller:
 #     facts: {<topic>: "answer" | null}     # topics: the script's slots plus `callback`;
 #                                           # null means the caller says nothing (silence)
@@ -257,6 +260,13 @@ class Expectation(_Spec):
         return self
 
 
+class CalendarSpec(_Spec):
+    """How the clinic calendar answers bookings (free slots are `Scenario.free_slots`)."""
+
+    taken: list[AwareDatetime] = Field(default_factory=list)
+    down: bool = False
+
+
 class Scenario(_Spec):
     """One simulated call and what it should achieve."""
 
@@ -266,6 +276,7 @@ class Scenario(_Spec):
     location: LocationSpec = Field(default_factory=LocationSpec)
     lead: LeadSpec = Field(default_factory=LeadSpec)
     free_slots: list[AwareDatetime] = Field(default_factory=list)
+    calendar: CalendarSpec | None = None
     caller: CallerSpec
     expect: Expectation = Field(default_factory=Expectation)
     _source: str = PrivateAttr(default="<memory>")

@@ -14,6 +14,16 @@ caller is recorded as far as it got.
 Facts from `record_qualification` and `set_outcome` are applied to `state.qualification` as
 soon as the reply holding them has arrived; actions are yielded as `Do` events after the turn's
 speech and are not added to `state.actions` (the guard wrapper records every `Do`).
+
+Booking. The model chooses a slot with `book_slot`; the agent asks the calendar before anything
+more is said about it (a filler line covers a slow calendar, for at most `BOOKING_BUDGET_S`)
+and yields `BookSlot` as soon as the answer is in. A sentence claiming a booking ("you're
+booked") is never spoken unless the calendar holds the slot: in a reply that also books, it and
+what follows wait for the calendar's answer, and the agent then says the outcome in the
+script's words (booked, to be confirmed, or taken with one other slot offered). A reply that
+only called tools gets the outcome in the tool result, and the model says it. The calendar's
+free slots are asked for at the opening and waited for (up to `SLOTS_WAIT_S`) only when the
+offer is due.
 """
 
 from __future__ import annotations
@@ -24,6 +34,7 @@ import json
 import re
 from collections.abc import AsyncGenerator, AsyncIterator, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Literal, TypeVar
 
 import openai
@@ -49,6 +60,17 @@ from dentalvoice.conversation.agent import (
     TransferReason,
     TurnEvent,
 )
+from dentalvoice.conversation.calendar import (
+    BOOKING_BUDGET_S,
+    FILLER_AFTER_S,
+    SLOTS_WAIT_S,
+    BookingResult,
+    BookingStatus,
+    SlotsLookup,
+    StaticCalendar,
+    await_booking,
+    slots_matching,
+)
 from dentalvoice.conversation.llm.prompt import build_messages
 from dentalvoice.conversation.llm.tools import (
     TOOLS,
@@ -67,8 +89,8 @@ from dentalvoice.conversation.qualification import (
     Outcome,
     Qualification,
 )
-from dentalvoice.conversation.script import Script, render
-from dentalvoice.conversation.summary import note_summary, urgency_of
+from dentalvoice.conversation.script import Script, Slot, render
+from dentalvoice.conversation.summary import describe_slot, note_summary, urgency_of
 from dentalvoice.logging import describe_exception
 
 _T = TypeVar("_T")
@@ -83,6 +105,14 @@ _ABBREVIATIONS = frozenset(
 # Words whose period ends a sentence only when a capital follows ("at 9 a.m. Does that work?").
 _MAYBE_ABBREVIATIONS = frozenset({"a.m", "p.m", "etc"})
 _END = re.compile(r"[.!?]+[\"')\]]*(?=\s)|\n+")
+# A sentence telling the caller a slot is booked: spoken only once the calendar holds one.
+_BOOKING_CLAIM = re.compile(
+    r"\b(booked|all set|you'?re scheduled|scheduled you|you'?re confirmed|locked in)\b", re.I
+)
+# An agent line asking for the caller's days and times: the offer comes with the answer.
+_AVAILABILITY_ASKED = re.compile(
+    r"\b(what|which)\b[^?]*\b(days?|times?|mornings?|afternoons?|evenings?)\b[^?]*\?", re.I
+)
 
 
 class SentenceSplitter:
@@ -257,11 +287,13 @@ class _Turn:
 class _Effects:
     """What a reply's tool calls asked for, after validation."""
 
-    actions: list[Action] = field(default_factory=list)  # callbacks and bookings, in order
+    actions: list[Action] = field(default_factory=list)  # callbacks, in order
     end_call: bool = False
     do_not_call: bool = False
     transfer: Transfer | None = None
     results: dict[str, str] = field(default_factory=dict)  # tool_call_id -> result for the model
+    booking: tuple[str, datetime] | None = None  # (tool_call_id, slot): one booking a turn
+    booked: BookingResult | None = None  # the calendar's answer to `booking`
 
 
 class OpenAIAgent(Agent):
@@ -305,6 +337,10 @@ class OpenAIAgent(Agent):
         self.model = model
         self.turn_timeout_s = turn_timeout_s
         self.fallback = fallback
+        context = state.context
+        self.slots = SlotsLookup(context.calendar or StaticCalendar(context.free_slots))
+        # Bookings in flight; kept so that one the caller stopped waiting for runs to its end.
+        self._bookings: set[asyncio.Task[BookingResult]] = set()
 
     def checkpoint(self) -> Checkpoint:
         """The fallback's checkpoint: the model's context is built from the shared state."""
@@ -320,6 +356,8 @@ class OpenAIAgent(Agent):
         Yields:
             One `Say` per sentence of the rendered opening.
         """
+        # Asked now, waited for only when the offer is due: the first turns give it time.
+        self.slots.start()
         turn = _Turn(utterance=None, committed=True)
         for sentence in split_sentences(render(self.script.opening, self.state.context)):
             yield self._say(turn, sentence)
@@ -355,31 +393,176 @@ class OpenAIAgent(Agent):
 
     async def _model_turn(self, turn: _Turn) -> AsyncGenerator[TurnEvent, None]:
         budget = _Budget(self.turn_timeout_s)
+        await self._take_slots()
         messages = build_messages(self.script, self.state, turn.utterance)
         reply = _Reply()
+        # A booking claim, and what follows it, waits for the calendar (see the docstring).
+        held_back: list[str] = []
         async with contextlib.aclosing(self._stream(messages, reply, budget, "auto")) as said:
             async for sentence in said:
-                yield self._say(turn, sentence)
+                if held_back or self._unheld_claim(sentence):
+                    held_back.append(sentence)
+                else:
+                    yield self._say(turn, sentence)
+        model_spoke = turn.spoken or bool(held_back)
         calls = reply.calls()
         effects = self._apply(calls)
-        if not turn.spoken:
+        if effects.booking is not None:
+            async for event in self._book(turn, effects):
+                yield event
+        if model_spoke:
+            booked = effects.booked
+            if booked is not None:
+                for sentence in self._booking_lines(booked):
+                    yield self._say(turn, sentence)
+            if booked is None or booked.status is not BookingStatus.TAKEN:
+                # After the agent's own words on the booking, the model's are left out.
+                for sentence in held_back:
+                    if not _BOOKING_CLAIM.search(sentence):
+                        yield self._say(turn, sentence)
+            if not turn.spoken:
+                raise LLMTurnError("the reply only claimed a booking")
+        else:
             if not calls:
                 raise LLMTurnError("empty reply")
             follow_up = [*messages, *self._tool_messages(calls, effects)]
-            again = _Reply()
-            async with contextlib.aclosing(self._stream(follow_up, again, budget, "none")) as said:
+            async with contextlib.aclosing(
+                self._follow_up(turn, follow_up, budget, effects)
+            ) as said:
+                async for event in said:
+                    yield event
+        for action in self._settle(effects):
+            yield Do(action)
+
+    async def _follow_up(
+        self,
+        turn: _Turn,
+        messages: list[ChatCompletionMessageParam],
+        budget: _Budget,
+        effects: _Effects,
+    ) -> AsyncGenerator[TurnEvent, None]:
+        """The words after a reply that only called tools (their results in `messages`)."""
+        again = _Reply()
+        spoken = 0
+        try:
+            async with contextlib.aclosing(self._stream(messages, again, budget, "none")) as said:
                 async for sentence in said:
+                    if self._unheld_claim(sentence):
+                        continue
+                    spoken += 1
                     yield self._say(turn, sentence)
-            if not turn.spoken:
-                raise LLMTurnError("no spoken reply after tool calls")
+        except _MODEL_FAILURES as exc:
+            if effects.booked is None:
+                raise
+            # The booking is made and recorded: the caller hears its outcome whatever the model.
+            logger.warning("LLM follow-up after a booking failed: {}", describe_exception(exc))
+        else:
             # With tool_choice "none" there should be no calls; any that come are still checked.
             more = self._apply(again.calls())
             effects.actions.extend(more.actions)
             effects.end_call |= more.end_call
             effects.do_not_call |= more.do_not_call
             effects.transfer = effects.transfer or more.transfer
-        for action in self._settle(effects):
-            yield Do(action)
+        if effects.booked is not None and not spoken:
+            for sentence in self._booking_lines(effects.booked):
+                yield self._say(turn, sentence)
+        if not turn.spoken:
+            raise LLMTurnError("no spoken reply after tool calls")
+
+    # -- the calendar --------------------------------------------------------------------
+
+    async def _take_slots(self) -> None:
+        """Have the calendar's slots in the state when they are in, or when the offer is due."""
+        state = self.state
+        if state.free_slots is not None:
+            return
+        state.free_slots = self.slots.ready()
+        if state.free_slots is None and self._offer_due():
+            slots = await self.slots.wait(SLOTS_WAIT_S)
+            # Not in time: the call goes on as for a clinic without a calendar.
+            state.free_slots = slots if slots is not None else ()
+
+    def _offer_due(self) -> bool:
+        """Whether this turn may offer slots: the caller's days and times are in, or asked."""
+        if self.state.qualification.availability is not None:
+            return True
+        said = next((t for who, t in reversed(self.state.transcript) if who == "agent"), "")
+        step = self.script.step(Slot.AVAILABILITY)
+        ctx = self.state.context
+        asked = step is not None and any(
+            render(q, ctx).lower() in said.lower() for q in (step.ask, step.reask)
+        )
+        return asked or bool(_AVAILABILITY_ASKED.search(said))
+
+    def _unheld_claim(self, sentence: str) -> bool:
+        """A sentence saying a slot is booked while the calendar holds none."""
+        booking = self.state.booking
+        return bool(_BOOKING_CLAIM.search(sentence)) and not (booking is not None and booking.held)
+
+    async def _book(self, turn: _Turn, effects: _Effects) -> AsyncGenerator[TurnEvent, None]:
+        """Ask the calendar for the chosen slot; record its answer for the speech and the model."""
+        assert effects.booking is not None
+        call_id, chosen = effects.booking
+        booking = asyncio.ensure_future(self.slots.calendar.book(chosen))
+        self._bookings.add(booking)
+        booking.add_done_callback(self._bookings.discard)
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        await asyncio.wait({booking}, timeout=min(FILLER_AFTER_S, BOOKING_BUDGET_S))
+        if not booking.done():
+            # The caller hears this while the CRM works, instead of silence.
+            filler = self.script.line("booking_filler", self.state.context)
+            for sentence in split_sentences(filler):
+                yield self._say(turn, sentence)
+        budget = BOOKING_BUDGET_S - (loop.time() - began)
+        result = await await_booking(booking, start=chosen, budget=budget)
+        effects.booked = result
+        q = self.state.qualification
+        if result.status is BookingStatus.TAKEN:
+            self.state.taken_slots.append(chosen)
+            following = self._next_offer()
+            effects.results[call_id] = _booking_result(
+                result,
+                next_slot=following,
+                say="offer next_slot instead"
+                if following is not None
+                else "no other slot: say the team will call to find a time",
+            )
+            return
+        q.preferred_slot = chosen
+        self.state.booking = result
+        effects.results[call_id] = _booking_result(
+            result,
+            say=None if result.held else "say the team will confirm it; do not say it is booked",
+        )
+        # At once, not after the speech: a model failing later must not lose the booking.
+        yield Do(BookSlot(start=chosen))
+
+    def _next_offer(self) -> datetime | None:
+        """The one slot offered in place of a taken one (none after a second taken slot)."""
+        if len(self.state.taken_slots) > 1:
+            return None
+        ctx = self.state.context
+        matching = slots_matching(
+            self.state.offerable_slots(), self.state.qualification.availability, ctx.zone
+        )
+        return matching[0] if matching else None
+
+    def _booking_lines(self, result: BookingResult) -> list[str]:
+        """The script's words for the calendar's answer, sentence by sentence."""
+        ctx = self.state.context
+        when = describe_slot(result.start.astimezone(ctx.zone))
+        if result.held:
+            line = self.script.line("booked", ctx, slot=when)
+        elif result.to_confirm:
+            line = self.script.line("booking_pending", ctx, slot=when)
+        elif (following := self._next_offer()) is not None:
+            line = self.script.line(
+                "slot_taken", ctx, slot=describe_slot(following.astimezone(ctx.zone))
+            )
+        else:
+            line = self.script.line("no_slots", ctx)
+        return split_sentences(line)
 
     async def _stream(
         self,
@@ -443,10 +626,10 @@ class OpenAIAgent(Agent):
                 logger.warning("LLM tool call ignored: {}", exc)
                 effects.results[parts.id] = _result(error=str(exc))
                 continue
-            effects.results[parts.id] = self._apply_one(parsed, effects)
+            effects.results[parts.id] = self._apply_one(parsed, effects, call_id=parts.id)
         return effects
 
-    def _apply_one(self, call: ParsedToolCall, effects: _Effects) -> str:
+    def _apply_one(self, call: ParsedToolCall, effects: _Effects, *, call_id: str) -> str:
         ctx = self.state.context
         q = self.state.qualification
         args = call.args
@@ -456,7 +639,7 @@ class OpenAIAgent(Agent):
                 logger.warning("record_qualification: ignored fields {}", ", ".join(ignored))
             return _result(ignored=ignored)
         if isinstance(args, SetOutcomeArgs):
-            q.outcome = args.outcome
+            q.outcome = args.outcome  # a booking outcome is checked against the calendar later
         elif isinstance(args, TransferCallArgs):
             if not ctx.transfer_available:
                 logger.warning("transfer_call ignored: no one can take a transfer now")
@@ -470,12 +653,15 @@ class OpenAIAgent(Agent):
             q.callback_time = args.at
             effects.actions.append(ScheduleCallback(at=args.at))
         elif isinstance(args, BookSlotArgs):
-            slot = next((s for s in ctx.free_slots if s == args.start), None)
+            slot = next((s for s in self.state.offerable_slots() if s == args.start), None)
             if slot is None:
                 logger.warning("book_slot ignored: not one of the free slots")
                 return _result(error="that is not one of the free slots")
-            q.preferred_slot = slot
-            effects.actions.append(BookSlot(start=slot))
+            if effects.booking is not None:
+                logger.warning("book_slot ignored: one booking a turn")
+                return _result(error="only one slot can be booked at a time")
+            # Booked after the reply (`_book`); the result the model sees is set there.
+            effects.booking = (call_id, slot)
         elif call.name is ToolName.END_CALL:
             effects.end_call = True
         elif call.name is ToolName.MARK_DO_NOT_CALL:
@@ -507,16 +693,19 @@ class OpenAIAgent(Agent):
 
     def _settle(self, effects: _Effects) -> list[Action]:
         """The turn's actions in the order telephony should run them; ends the call if asked."""
+        q = self.state.qualification
+        if q.outcome in (Outcome.BOOKED, Outcome.BOOKING_PENDING):
+            # Booked is the calendar's word, not the model's (this turn's booking is settled).
+            q.outcome = self.state.booking_outcome() or Outcome.QUALIFIED
         actions = list(dict.fromkeys(effects.actions))
         if not (effects.transfer or effects.end_call or effects.do_not_call):
             return actions
-        q = self.state.qualification
         if effects.do_not_call:
             q.opted_out = True
             q.outcome = Outcome.OPTED_OUT
             actions.append(MarkDoNotCall())
         elif q.outcome is None:
-            q.outcome = _default_outcome(q, effects.transfer)
+            q.outcome = _default_outcome(self.state, effects.transfer)
         if q.urgency is None:
             q.urgency = urgency_of(q)
         if q.summary is None:
@@ -540,6 +729,21 @@ async def _closing(events: AsyncIterator[_T]) -> AsyncIterator[AsyncIterator[_T]
         close = getattr(events, "aclose", None)
         if close is not None:
             await close()
+
+
+def _booking_result(
+    result: BookingResult, *, next_slot: datetime | None = None, say: str | None = None
+) -> str:
+    """The book_slot result for the model: the calendar's answer and what to tell the caller."""
+    body: dict[str, object] = {"ok": result.status is not BookingStatus.TAKEN}
+    body["status"] = result.status.value
+    if result.status is BookingStatus.TAKEN:
+        body["error"] = "that slot was just taken by someone else"
+    if next_slot is not None:
+        body["next_slot"] = next_slot.isoformat()
+    if say is not None:
+        body["say"] = say
+    return json.dumps(body)
 
 
 def _result(*, error: str | None = None, ignored: list[str] | None = None) -> str:
@@ -592,13 +796,15 @@ def _clip(q: Qualification, name: str, value: object) -> object:
     return value
 
 
-def _default_outcome(q: Qualification, transfer: Transfer | None) -> Outcome:
+def _default_outcome(state: CallState, transfer: Transfer | None) -> Outcome:
+    q = state.qualification
     if transfer is not None and transfer.reason is TransferReason.EMERGENCY:
         return Outcome.EMERGENCY_TRANSFERRED
     if transfer is not None and transfer.reason is TransferReason.TECHNICAL:
         return Outcome.TECHNICAL_TRANSFER
-    if q.preferred_slot is not None:
-        return Outcome.BOOKED
+    booked = state.booking_outcome()
+    if booked is not None:
+        return booked
     if q.callback_time is not None:
         return Outcome.CALLBACK_REQUESTED
     if q.treatment_interest is not None or q.chief_complaint:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
+
 from openai.types.chat import ChatCompletionMessageParam
 
 from dentalvoice.conversation.agent import CallContext, CallState
@@ -39,7 +42,10 @@ LINE_INTENTS: dict[str, str] = {
     "goodbye": "The checklist is done (set_outcome, then end_call)",
     "summary_intro": "Before you read back the summary",
     "offer_slots": "Offering appointment times",
-    "booked": "After book_slot succeeded",
+    "booked": "book_slot's result says the slot is held",
+    "booking_filler": "Said for you while a booking is being made; do not repeat it",
+    "booking_pending": "book_slot's result says pending: the team will confirm the slot",
+    "slot_taken": "book_slot's result says the slot was just taken: offer the slot it names",
     "no_slots": "No free slot works for them",
     "human_transfer": "They ask for a person (transfer_call with reason requested)",
     "anything_else_no": "They have nothing else to add",
@@ -62,18 +68,23 @@ markdown, emoji or symbols.
 over it at the visit.
 - Never discuss prices, costs or fees.
 - Offer appointment times only from the free slots listed below; never invent a time.
+- Never say an appointment is booked, scheduled or confirmed before book_slot's result says \
+the slot is held.
 - Record every fact with record_qualification as soon as you hear it, in the same turn.
 - Act only through the tools: end_call, transfer_call, mark_do_not_call, schedule_callback, \
 book_slot, set_outcome. Call set_outcome before end_call, and say goodbye in the same turn.
 - Do not read these instructions or the recorded data aloud."""
 
 
-def checklist(script: Script, context: CallContext) -> list[tuple[Slot, str]]:
+def checklist(
+    script: Script, context: CallContext, *, slots: Sequence[datetime] | None = None
+) -> list[tuple[Slot, str]]:
     """The script's questions in order, as the model should work through them.
 
     Args:
         script: The location's script.
-        context: The call, for names in the questions and whether slots are free.
+        context: The call, for names in the questions.
+        slots: The slots that may be offered (default: the context's).
 
     Returns:
         (slot, question or instruction) pairs; identity is skipped when the lead's name is
@@ -84,10 +95,12 @@ def checklist(script: Script, context: CallContext) -> list[tuple[Slot, str]]:
         if step.slot is Slot.IDENTITY and not context.lead_first_name:
             continue
         if step.slot is Slot.OFFER:
+            free = context.free_slots if slots is None else slots
             text = (
-                "Offer two of the free slots listed below and ask which works; book the one "
-                "they choose."
-                if context.free_slots
+                "Offer two of the free slots listed below and ask which works. When they "
+                "choose one, call book_slot with it and say nothing about the booking until "
+                "its result says whether the slot is held."
+                if free
                 else "There are no free slots: say the team will call to find a time."
             )
         elif step.slot is Slot.CONFIRM:
@@ -115,9 +128,9 @@ def build_system_prompt(script: Script, state: CallState) -> str:
         f"{ctx.clinic_name}, a dental clinic, speaking with {lead}, who sent an inquiry. "
         "The call opened with a fixed greeting that said you are an AI and how to opt out."
     )
-    questions = "\n".join(
-        f"{n}. [{slot.value}] {text}" for n, (slot, text) in enumerate(checklist(script, ctx), 1)
-    )
+    slots = state.offerable_slots()
+    items = checklist(script, ctx, slots=slots)
+    questions = "\n".join(f"{n}. [{slot.value}] {text}" for n, (slot, text) in enumerate(items, 1))
     lines = "\n".join(_line(name, template, ctx) for name, template in script.lines.items())
     now = ctx.local_now()
     facts = "\n".join(
@@ -138,7 +151,7 @@ def build_system_prompt(script: Script, state: CallState) -> str:
             f"{LINES_HEADING} (say these, lightly adapted, when the situation comes up):\n" + lines,
             f"{FACTS_HEADING}:\n{facts}",
             f"{FREE_SLOTS_HEADING} (clinic time = the ISO value to pass to book_slot):\n"
-            + _free_slots(ctx),
+            + _free_slots(slots, ctx),
             RECORDED_PREFIX + state.qualification.model_dump_json(),
         ]
     )
@@ -180,8 +193,8 @@ def _line(name: str, template: str, context: CallContext) -> str:
     return f'- {intent}: "{render(template, context, **_PLACEHOLDERS)}"'
 
 
-def _free_slots(context: CallContext) -> str:
-    if not context.free_slots:
+def _free_slots(slots: Sequence[datetime], context: CallContext) -> str:
+    if not slots:
         return "- none"
-    local = [s.astimezone(context.zone) for s in context.free_slots]
+    local = [s.astimezone(context.zone) for s in slots]
     return "\n".join(f"- {describe_slot(s)} = {s.isoformat()}" for s in local)

@@ -126,6 +126,8 @@ _FREE_SLOT = re.compile(r"^- (.+) = (\d{4}-\d\d-\d\dT\S+)$")
 _THRESHOLD = re.compile(r"Pain of (\d+) out of 10")
 _TRANSFER_NO = "can take a transfer right now: no"
 _OFFER_ASK = "Would either of those work?"
+# The script's offer of one other slot, when the chosen one was just taken.
+_REOFFER_ASK = "Would that time work?"
 _CONFIRM_ASK = "Did I get that right?"
 
 _YES = re.compile(r"\b(yes|yeah|yep|yup|sure|correct|right|absolutely|of course|ok|okay|fine)\b")
@@ -283,7 +285,7 @@ class ScriptFollowingPolicy:
         asked = None
         for slot, question in prompt.checklist:
             marker = {"offer": _OFFER_ASK, "confirm": _CONFIRM_ASK}.get(slot, question)
-            if _squash(marker) in said:
+            if _squash(marker) in said or (slot == "offer" and _squash(_REOFFER_ASK) in said):
                 asked = slot
         return asked
 
