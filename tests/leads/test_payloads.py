@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from dentalvoice.leads.models import PayloadShape
@@ -106,3 +108,54 @@ def test_load_json_error() -> None:
 )
 def test_peek_location_id(body: object, expected: str | None) -> None:
     assert peek_location_id(body) == expected
+
+
+@pytest.mark.parametrize(
+    ("body", "creates"),
+    [
+        (f.marketplace_body("ContactCreate"), True),
+        (f.workflow_body(), True),
+        (f.simple_body(), True),
+        (f.marketplace_body("ContactUpdate"), False),
+        (f.marketplace_body("ContactDndUpdate"), False),
+        (f.marketplace_body("ContactTagUpdate"), False),
+        (f.simple_body(event="contact.updated"), False),
+    ],
+    ids=["create", "workflow", "simple-created", "update", "dnd", "tags", "simple-updated"],
+)
+def test_only_create_events_may_create_a_lead(body: dict[str, object], creates: bool) -> None:
+    parsed = parse_webhook(body)
+    assert parsed.contact is not None
+    assert parsed.creates_lead is creates
+
+
+def test_updates_are_ordered_by_date_updated_before_the_send_time() -> None:
+    sent = "2026-11-24T15:00:05Z"
+    with_date = parse_webhook(
+        f.marketplace_body("ContactUpdate", timestamp=sent, dateUpdated="2026-11-24T15:00:01.5Z")
+    )
+    without = parse_webhook(f.marketplace_body("ContactUpdate", timestamp=sent))
+    unreadable = parse_webhook(
+        f.marketplace_body("ContactUpdate", timestamp=sent, dateUpdated="yesterday")
+    )
+    assert with_date.source_time == datetime(2026, 11, 24, 15, 0, 1, 500000, tzinfo=UTC)
+    sent_at = datetime(2026, 11, 24, 15, 0, 5, tzinfo=UTC)
+    assert without.source_time == unreadable.source_time == sent_at
+    assert parse_webhook(f.workflow_body()).source_time is None
+
+
+@pytest.mark.parametrize(
+    ("settings", "dnd_call"),
+    [
+        ({"Call": {"status": "active"}}, True),
+        ({"Call": {"status": "permanent"}}, True),
+        ({"Call": {"status": "inactive"}}, False),
+        ({"SMS": {"status": "active"}}, None),  # says nothing about calls
+        ({}, None),
+    ],
+)
+def test_call_dnd_is_read_from_dnd_settings(
+    settings: dict[str, object], dnd_call: bool | None
+) -> None:
+    parsed = parse_webhook(f.marketplace_body("ContactDndUpdate", dndSettings=settings))
+    assert parsed.contact is not None and parsed.contact.dnd_call is dnd_call

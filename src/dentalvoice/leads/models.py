@@ -61,6 +61,9 @@ class WebhookEvent(IdMixin, Base):
     verification: Mapped[Verification] = mapped_column(str_enum(Verification))
     ghl_location_id: Mapped[str | None] = mapped_column(String(64))
     location_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("location.id"))
+    # The contact a contact event is about, so that updates which arrived before the contact's
+    # create (stored, not applied) can be found and applied once the lead exists.
+    ghl_contact_id: Mapped[str | None] = mapped_column(String(64), index=True)
     raw_body: Mapped[bytes] = mapped_column(EncryptedBytes("webhook_event.raw_body"))
     # Written with the event: intake decides the outcome before it stores anything.
     status: Mapped[EventStatus] = mapped_column(str_enum(EventStatus))
@@ -103,6 +106,11 @@ class Lead(IdMixin, TimestampMixin, Base):
     )
     dnd: Mapped[bool] = mapped_column(default=False)
     dnd_call: Mapped[bool] = mapped_column(default=False)
+    # Per field (phone, state, dnd_call, ...): GHL's time of the newest event that set it, as
+    # ISO-8601 UTC. An older event arriving late leaves a newer value alone. Per field, not
+    # per lead, because events carry different fields: ContactUpdate has no `dndSettings`, so
+    # a newer ContactUpdate says nothing about an older ContactDndUpdate's Call DND.
+    ghl_field_times: Mapped[dict[str, str] | None] = mapped_column(JSON)
     # The event that last changed this lead (no foreign key: webhook_event already points here).
     last_event_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
 

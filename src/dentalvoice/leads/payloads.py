@@ -15,8 +15,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from dentalvoice.leads.models import PayloadShape
 
-CONTACT_EVENT_TYPES = frozenset({"ContactCreate", "ContactUpdate", "ContactDndUpdate"})
+# Marketplace events that describe a contact (all carry the whole contact, `dnd` included).
+CONTACT_EVENT_TYPES = frozenset(
+    {"ContactCreate", "ContactUpdate", "ContactDndUpdate", "ContactTagUpdate"}
+)
 SIMPLE_CONTACT_EVENTS = frozenset({"contact.created", "contact.updated"})
+# Events that may create a lead. The others only change a lead we already have: an edit to an
+# old GHL contact (a patient, a lead from last year) must never start calling it.
+LEAD_CREATING_EVENTS = frozenset({"ContactCreate", "contact.created", "WorkflowWebhook"})
 
 # Keys of the workflow payload that are GHL's own; every other top-level key is a custom
 # field, sent by its display name.
@@ -75,6 +81,8 @@ class ContactPayload:
     dnd: bool | None = None
     dnd_call: bool | None = None
     custom_fields: dict[str, Any] = field(default_factory=dict)
+    # GHL's `dateUpdated`: when the contact last changed, the best clock to order updates by.
+    updated_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +95,18 @@ class ParsedWebhook:
     webhook_id: str | None = None
     timestamp: datetime | None = None
     contact: ContactPayload | None = None  # None: an event intake stores but does not act on
+
+    @property
+    def creates_lead(self) -> bool:
+        """Whether this event may create a lead (the others only update one)."""
+        return self.event_type in LEAD_CREATING_EVENTS
+
+    @property
+    def source_time(self) -> datetime | None:
+        """When GHL says this state of the contact existed: `dateUpdated`, else the send time."""
+        if self.contact is not None and self.contact.updated_at is not None:
+            return self.contact.updated_at
+        return self.timestamp
 
 
 class _Lenient(BaseModel):
@@ -107,6 +127,19 @@ def _dnd_status(value: object) -> object:
         if lowered in {"false", "0", "no", ""}:
             return False
     return value
+
+
+def _optional_time(value: object) -> object:
+    # `dateUpdated` only orders updates: one GHL sent empty, or in a form we cannot read,
+    # must not cost the update itself, so it is read as absent.
+    if value in ("", None):
+        return None
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    return value if isinstance(value, datetime) else None
 
 
 class _DndChannel(_Lenient):
@@ -179,9 +212,11 @@ class _MarketplaceContact(_Lenient):
     dnd: bool | None = None
     dndSettings: _DndSettings | None = None  # noqa: N815 - GHL's key
     customFields: list[_CustomFieldValue] | None = None  # noqa: N815 - GHL's key
+    dateUpdated: datetime | None = None  # noqa: N815 - GHL's key
 
     _tags = field_validator("tags", mode="before")(_split_tags)
     _dnd = field_validator("dnd", mode="before")(_dnd_status)
+    _updated = field_validator("dateUpdated", mode="before")(_optional_time)
 
 
 class _SimpleContact(_Lenient):
@@ -203,9 +238,11 @@ class _SimpleContact(_Lenient):
     dndSettings: _DndSettings | None = None  # noqa: N815 - GHL's key
     locationId: str | None = None  # noqa: N815 - seed's key
     customFields: dict[str, Any] | list[_CustomFieldValue] | None = None  # noqa: N815
+    dateUpdated: datetime | None = None  # noqa: N815 - GHL's key
 
     _tags = field_validator("tags", mode="before")(_split_tags)
     _dnd = field_validator("dnd", mode="before")(_dnd_status)
+    _updated = field_validator("dateUpdated", mode="before")(_optional_time)
 
 
 class _SimpleBody(_Lenient):
@@ -340,6 +377,7 @@ def _parse_marketplace(document: dict[str, Any]) -> ParsedWebhook:
         dnd=body.dnd,
         dnd_call=body.dndSettings.call_blocked() if body.dndSettings else None,
         custom_fields={f.id: f.value for f in body.customFields or ()},
+        updated_at=body.dateUpdated,
     )
     return ParsedWebhook(
         shape=PayloadShape.MARKETPLACE,
@@ -391,6 +429,7 @@ def _parse_simple(document: dict[str, Any]) -> ParsedWebhook:
         dnd=c.dnd,
         dnd_call=c.dndSettings.call_blocked() if c.dndSettings else None,
         custom_fields=custom,
+        updated_at=c.dateUpdated,
     )
     return ParsedWebhook(
         shape=PayloadShape.SIMPLE,

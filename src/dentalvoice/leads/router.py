@@ -62,7 +62,12 @@ def _response(result: IntakeResult) -> JSONResponse:
     "/ghl",
     status_code=202,
     responses={
-        200: {"description": "Duplicate delivery, or an event intake does not act on"},
+        200: {
+            "description": (
+                "Duplicate delivery, an event intake does not act on, or an update for a "
+                "contact that has no lead (stored, applied if its create arrives)"
+            )
+        },
         401: {"description": "Missing or wrong secret, bad signature, stale timestamp"},
         413: {"description": "Body too large"},
         422: {"description": "Invalid payload, unusable phone or unknown location (stored)"},
