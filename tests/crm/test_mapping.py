@@ -199,3 +199,11 @@ def test_the_preferred_slot_field_is_in_the_clinics_zone() -> None:
     q = qualification(Outcome.BOOKED, preferred_slot=slot)
     ops = by_name(call_writes(facts(q), clinic(fields=FIELD_KEYS)))
     assert ops["fields"].fields["contact.ai_preferred_slot"] == "2030-01-08T10:00-05:00"
+
+
+def test_a_team_calendar_books_the_clinics_member() -> None:
+    # The same option the call's own booking reads; it must not make the options invalid.
+    ops = by_name(
+        call_writes(facts(qualification(Outcome.BOOKED)), clinic(calendar_user_id="user-7"))
+    )
+    assert ops["appointment"].assigned_user_id == "user-7"

@@ -162,6 +162,7 @@ async def _book(
         calendar_id=op.calendar_id,
         start=op.start.astimezone(_zone(op.timezone)),
         title=op.title,
+        assigned_user_id=op.assigned_user_id,
         max_wait=max_wait,
     )
     return booked.id

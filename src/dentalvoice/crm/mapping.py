@@ -152,6 +152,7 @@ def call_writes(facts: CallFacts, clinic: ClinicCrm) -> list[PlannedWrite]:
             start=slot,
             timezone=clinic.timezone,
             title=APPOINTMENT_TITLE,
+            assigned_user_id=options.calendar_user_id,
         )
         writes.append(PlannedWrite(write_key(attempt, "appointment"), booking))
     if options.note.enabled:

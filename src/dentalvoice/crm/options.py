@@ -113,6 +113,9 @@ class CrmOptions(BaseModel):
     note: NoteOptions = Field(default_factory=NoteOptions)
     # Book a slot the call chose but could not book itself (`call_record.ghl_appointment_id`).
     book_appointments: bool = True
+    # The member a team (round-robin or collective) calendar books; GHL refuses it without one.
+    # The call's own booking reads the same key (`voice.context`).
+    calendar_user_id: Annotated[str, Field(min_length=1, max_length=64)] | None = None
 
     def tags_for(self, outcome: Outcome) -> list[str]:
         """The tags an outcome adds."""

@@ -104,6 +104,8 @@ class BookAppointment(_Op):
     # The clinic's zone: the start is sent in it, and offset-less times GHL lists are read in it.
     timezone: str
     title: str
+    # The team member, for calendars that need one (`CrmOptions.calendar_user_id`).
+    assigned_user_id: str | None = None
 
 
 class MoveOpportunity(_Op):
