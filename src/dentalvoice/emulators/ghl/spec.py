@@ -226,7 +226,8 @@ def load_ghl_spec(spec_dir: Path | str | None = None) -> GhlSpec:
     Raises:
         SpecNotFoundError: The directory has no `apps/contacts.json`.
     """
-    resolved = Path(spec_dir).resolve() if spec_dir is not None else DEFAULT_SPEC_DIR
+    # Resolved either way: the shared checkout may be a symlink, and one object per directory.
+    resolved = (Path(spec_dir) if spec_dir is not None else DEFAULT_SPEC_DIR).resolve()
     if not (resolved / APP_FILES["contacts"]).is_file():
         raise SpecNotFoundError(
             f"GHL OpenAPI specs not found under {resolved}; expected the shared checkout "
