@@ -93,3 +93,9 @@ def test_stages_fall_back_to_the_clinics_pipeline() -> None:
 def test_a_pipeline_stage_for_no_outcome_is_a_configuration_error() -> None:
     with pytest.raises(CrmConfigError, match="pipeline_stages.bookd"):
         clinic_crm(clinic(pipeline_stages={"bookd": "s1"}))
+
+
+def test_the_team_member_for_bookings_is_a_crm_option() -> None:
+    """The in-call calendar reads the same key (`voice/context.py`): it is valid here too."""
+    options = crm_options(clinic({"crm": {"calendar_user_id": "user-7"}}))
+    assert options.calendar_user_id == "user-7"

@@ -295,3 +295,31 @@ async def test_the_migration_goes_down_and_up(db: Database) -> None:
     assert "crm_write" in await tables()
     async with db.reader() as session:
         assert (await session.execute(select(CrmWrite))).all() == []
+
+
+async def test_two_senders_holding_one_clinic_at_once_neither_wait_nor_deadlock(
+    backend: str, rig: Rig, settings: Settings
+) -> None:
+    if backend == "sqlite":
+        pytest.skip("SQLite has one writer: holds cannot interleave")
+    calls = [await rig.new_call() for _ in range(5)]
+    for attempt in calls:
+        await add(rig, attempt, [tags(attempt, "tags", "a")])
+    other, _ = open_database(settings)
+    until = rig.now() + timedelta(seconds=12)
+    try:
+        async with rig.db.transaction() as first:
+            assert (
+                await outbox.hold_location(session=first, location_id=rig.location_id, until=until)
+                == 5
+            )
+            # The first transaction still holds the rows: the second skips them at once.
+            async with other.transaction() as second:
+                skipped = await asyncio.wait_for(
+                    outbox.hold_location(session=second, location_id=rig.location_id, until=until),
+                    timeout=5,
+                )
+            assert skipped == 0
+    finally:
+        await other.dispose()
+    assert await outbox.next_due_at(db=rig.db, now=rig.now()) == until

@@ -528,3 +528,26 @@ async def rig_store_quietly(rig: Rig, session: Any, attempt: uuid.UUID) -> None:
         ended_at=rig.now(),
     )
     session.info.clear()
+
+
+async def test_a_team_calendar_booking_names_the_configured_member(rig: Rig) -> None:
+    team = rig.emulator.seed_calendar(
+        location_id=rig.location.id,
+        name="Team consults",
+        open_hours={day: [("09:00", "17:00")] for day in range(5)},
+        team_member_ids=["user-7", "user-8"],
+    )
+    async with rig.db.transaction() as session:
+        from dentalvoice.locations.models import Location
+
+        await session.execute(
+            update(Location).where(Location.id == rig.location_id).values(calendar_id=team.id)
+        )
+    await rig.configure(calendar_user_id="user-7")
+    attempt = await rig.new_call()
+    await rig.store(attempt, qualification(Outcome.BOOKED))
+
+    await rig.deliver_all()
+
+    (appointment,) = rig.state(attempt)["appointments"]
+    assert (appointment["calendarId"], appointment["assignedUserId"]) == (team.id, "user-7")

@@ -672,14 +672,23 @@ async def settle(
 
 
 async def hold_location(*, session: AsyncSession, location_id: uuid.UUID, until: datetime) -> int:
-    """Push the clinic's pending writes to `until` (GHL rate-limited it); returns how many."""
+    """Push the clinic's pending writes to `until` (GHL rate-limited it); returns how many.
+
+    Rows another transaction has locked are skipped, not waited for: two senders holding the
+    same clinic at once would otherwise lock its rows in different orders and deadlock. A
+    skipped row is being claimed (its send meets the client's closed bucket) or held by the
+    other transaction already.
+    """
+    held = select(CrmWrite.id).where(
+        CrmWrite.location_id == location_id,
+        CrmWrite.status == WriteStatus.PENDING,
+        or_(CrmWrite.next_attempt_at.is_(None), CrmWrite.next_attempt_at < until),
+    )
+    if session.get_bind().dialect.name != "sqlite":
+        held = held.with_for_update(skip_locked=True)
     result = await session.execute(
         update(CrmWrite)
-        .where(
-            CrmWrite.location_id == location_id,
-            CrmWrite.status == WriteStatus.PENDING,
-            or_(CrmWrite.next_attempt_at.is_(None), CrmWrite.next_attempt_at < until),
-        )
+        .where(CrmWrite.id.in_(held.scalar_subquery()))
         .values(next_attempt_at=until)
         .execution_options(synchronize_session=False)
     )

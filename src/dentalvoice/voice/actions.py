@@ -185,15 +185,16 @@ class CallActions:
                     note="asked during a call",
                 )
             cancelled = await cancel_calls(session=session, lead_id=lead.id, reason="opted_out")
+            await progress.record_outcome(
+                session=session, attempt_id=self.attempt_id, outcome=Outcome.OPTED_OUT
+            )
             # GHL's Call DND with our DNC row: it holds even if the call drops before its end.
+            # After the attempt's row lock, as `store_call` takes them: the two share keys.
             await crm_outbox.enqueue_opt_out(
                 session=session,
                 attempt_id=self.attempt_id,
                 lead_id=lead.id,
                 location_id=attempt.location_id,
-            )
-            await progress.record_outcome(
-                session=session, attempt_id=self.attempt_id, outcome=Outcome.OPTED_OUT
             )
         logger.info("opt-out recorded: attempt={} jobs_cancelled={}", self.attempt_id, cancelled)
 
