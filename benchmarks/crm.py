@@ -26,7 +26,6 @@ import asyncio
 import base64
 import os
 import secrets
-import socket
 import statistics
 import sys
 import tempfile
@@ -39,10 +38,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import asyncpg
 import httpx
 from sqlalchemy import func, select
 
+from bench_support import database, free_port, percentile
 from dentalvoice.config import Settings, load_settings
 from dentalvoice.conversation.qualification import (
     Insurance,
@@ -83,34 +82,6 @@ MIX: list[tuple[Outcome, bool]] = [
     (Outcome.NOT_INTERESTED, False),
     (Outcome.EMERGENCY_TRANSFERRED, False),
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
-@asynccontextmanager
-async def database(kind: str, admin_url: str, data_dir: str) -> AsyncIterator[str]:
-    """A fresh database URL: a PostgreSQL database (dropped after) or a SQLite file."""
-    if kind == "sqlite":
-        yield f"sqlite+aiosqlite:///{data_dir}/bench.db"
-        return
-    name = f"dentalvoice_crm_{secrets.token_hex(6)}"
-    admin = await asyncpg.connect(admin_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        base = admin_url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
-        yield f"{base}/{name}"
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 @asynccontextmanager
@@ -275,7 +246,9 @@ async def run(args: argparse.Namespace) -> None:
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="dv-crm-") as data_dir:
         async with (
-            database(args.database, args.admin_url, data_dir) as database_url,
+            database(
+                args.database, args.admin_url, data_dir, prefix="dentalvoice_crm"
+            ) as database_url,
             emulator_process(port, data_dir) as ghl_url,
         ):
             settings: Settings = load_settings(

@@ -21,7 +21,6 @@ import asyncio
 import base64
 import os
 import secrets
-import socket
 import statistics
 import sys
 import tempfile
@@ -32,8 +31,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import asyncpg
 import httpx
+
+from bench_support import database, free_port, percentile
 
 PUBLIC = "https://bench.example.test"
 ACCOUNT_SID = "AC" + "be" * 16
@@ -58,34 +58,6 @@ def weekday_morning() -> datetime:
         day += timedelta(days=1)
     local = datetime(day.year, day.month, day.day, 10, tzinfo=ZoneInfo("America/New_York"))
     return local.astimezone(UTC)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
-@asynccontextmanager
-async def database(kind: str, admin_url: str, data_dir: str) -> AsyncIterator[str]:
-    """A fresh database URL for `serve`: a PostgreSQL database (dropped after) or SQLite."""
-    if kind == "sqlite":
-        yield f"sqlite+aiosqlite:///{data_dir}/bench.db"
-        return
-    name = f"dentalvoice_stl_{secrets.token_hex(6)}"
-    admin = await asyncpg.connect(admin_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        base = admin_url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
-        yield f"{base}/{name}"
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 @asynccontextmanager
@@ -162,7 +134,9 @@ async def run(args: argparse.Namespace) -> None:
     app_port, twilio_port = free_port(), free_port()
     app_url, twilio_url = f"http://127.0.0.1:{app_port}", f"http://127.0.0.1:{twilio_port}"
     with tempfile.TemporaryDirectory(prefix="dv-stl-") as data_dir:
-        async with database(args.database, args.admin_url, data_dir) as database_url:
+        async with database(
+            args.database, args.admin_url, data_dir, prefix="dentalvoice_stl"
+        ) as database_url:
             env = dict(
                 os.environ,
                 DATA_DIR=data_dir,
