@@ -110,6 +110,59 @@ async def test_booked_appointments_take_their_slot_away(
     assert "2030-01-07T14:00:00-05:00" in day  # a cancelled booking frees its slot
 
 
+async def test_date_specific_hours_replace_that_weekdays_hours(
+    http: httpx.AsyncClient, emulator: GhlEmulator, clinic: Clinic
+) -> None:
+    calendar = emulator.seed_calendar(
+        location_id=clinic.location.id,
+        open_hours={"mon": [("09:00", "10:00")]},
+        date_hours={"2030-01-08": [("14:00", "14:30")], "2030-01-14": []},
+    )
+
+    response = await http.get(
+        f"/calendars/{calendar.id}/free-slots",
+        headers=clinic.calendar_headers,
+        params={
+            "startDate": epoch_ms(MONDAY_NY),
+            "endDate": epoch_ms(MONDAY_NY + timedelta(days=14)) - 1,
+        },
+    )
+
+    # A Tuesday open only on its date; the second Monday closed on its date.
+    assert _dates(response.json()) == {
+        "2030-01-07": ["2030-01-07T09:00:00-05:00", "2030-01-07T09:30:00-05:00"],
+        "2030-01-08": ["2030-01-08T14:00:00-05:00"],
+    }
+
+
+async def test_a_stale_start_is_listed_though_booked_and_refused_when_booked(
+    http: httpx.AsyncClient, emulator: GhlEmulator, clinic: Clinic
+) -> None:
+    start = "2030-01-07T09:00:00-05:00"
+    calendar = emulator.seed_calendar(
+        location_id=clinic.location.id,
+        open_hours={"mon": [("09:00", "10:00")]},
+        stale_starts=[start],
+    )
+    emulator.seed_appointment(calendar_id=calendar.id, contact_id=clinic.contact.id, start=start)
+
+    listed = await http.get(
+        f"/calendars/{calendar.id}/free-slots",
+        headers=clinic.calendar_headers,
+        params={"startDate": epoch_ms(MONDAY_NY), "endDate": epoch_ms(MONDAY_NY) + 86_399_999},
+    )
+    booked = await http.post(
+        "/calendars/events/appointments",
+        headers=clinic.calendar_headers,
+        json={**_book(clinic, start), "calendarId": calendar.id},
+    )
+
+    assert _dates(listed.json())["2030-01-07"] == [start, "2030-01-07T09:30:00-05:00"]
+    assert booked.status_code == 400
+    assert booked.json()["message"] == "The slot you have selected is no longer available."
+    assert len(emulator.state.appointments_of(clinic.contact.id)) == 1
+
+
 async def test_the_range_is_capped_at_31_days(http: httpx.AsyncClient, clinic: Clinic) -> None:
     ok = await _slots(http, clinic, MONDAY_NY, 31)
     too_long = await _slots(http, clinic, MONDAY_NY, 32)

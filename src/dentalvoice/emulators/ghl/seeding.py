@@ -16,7 +16,7 @@ A seed document (for `dentalvoice emulate ghl --seed-file` and `POST /_emulator/
                       "data_type": "NUMERICAL"}],
    "pipelines": [{"name": "New Patients", "stages": ["New Lead", "Contacted", "Booked"]}],
    "calendars": [{"name": "Consult", "open_hours": {"mon": [["09:00", "17:00"]]},
-                  "slot_minutes": 30}],
+                  "date_hours": {"2026-12-24": [["09:00", "12:00"]]}, "slot_minutes": 30}],
    "contacts": [{"first_name": "Jordan", "phone": "+13055550123",
                  "custom_fields": {"contact.pain_level": 4},
                  "opportunities": [{"pipeline": "New Patients", "stage": "New Lead"}]}]}]}
@@ -27,7 +27,7 @@ Keys inside each object are the keyword arguments of the matching `seed_*` metho
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from dentalvoice.emulators.ghl.auth import TokenStore
@@ -84,16 +84,23 @@ def parse_open_hours(hours: OpenHours) -> dict[int, list[tuple[time, time]]]:
         index = day if isinstance(day, int) else _WEEKDAYS.get(str(day).strip().lower())
         if index is None or not 0 <= index <= 6:
             raise ValueError(f"unknown weekday {day!r}")
-        for interval in intervals:
-            opens, closes = (_time(part) for part in interval)
-            if closes <= opens:
-                raise ValueError(f"interval {interval!r} closes before it opens")
-            parsed.setdefault(index, []).append((opens, closes))
+        parsed.setdefault(index, []).extend(_interval(interval) for interval in intervals)
     return parsed
+
+
+def _interval(interval: tuple[time | str, time | str] | Sequence[str]) -> tuple[time, time]:
+    opens, closes = (_time(part) for part in interval)
+    if closes <= opens:
+        raise ValueError(f"interval {interval!r} closes before it opens")
+    return opens, closes
 
 
 def _time(value: time | str) -> time:
     return value if isinstance(value, time) else time.fromisoformat(str(value))
+
+
+def _date(value: date | str) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
 class Seeding:
@@ -350,6 +357,8 @@ class Seeding:
         slot_interval_minutes: int | None = None,
         timezone: str | None = None,
         team_member_ids: Iterable[str] = (),
+        date_hours: Mapping[date | str, Intervals] | None = None,
+        stale_starts: Iterable[datetime | str] = (),
         id: str | None = None,
     ) -> Calendar:
         """A calendar; with `team_member_ids` a team calendar (bookings name a member).
@@ -363,6 +372,11 @@ class Seeding:
             slot_interval_minutes: Minutes between slot starts (default: `slot_minutes`).
             timezone: IANA zone (default: the location's).
             team_member_ids: User ids of a team calendar.
+            date_hours: Date (`"2026-11-25"`) → open intervals that replace that weekday's
+                hours on that date (an empty list closes it).
+            stale_starts: Slot starts the free-slots listing keeps showing once booked
+                (seed the booking with `seed_appointment`): a caller's pick that someone
+                else took a moment earlier.
             id: Pin the id.
         """
         self._location(location_id)
@@ -377,6 +391,11 @@ class Seeding:
             slot_interval_minutes=slot_interval_minutes,
             timezone=timezone,
             team_member_ids=list(team_member_ids),
+            date_hours={
+                _date(day): [_interval(interval) for interval in intervals]
+                for day, intervals in (date_hours or {}).items()
+            },
+            stale_starts={_aware(start) for start in stale_starts},
         )
         self.state.calendars[calendar.id] = calendar
         return calendar
@@ -506,5 +525,5 @@ class Seeding:
 def _aware(value: datetime | str) -> datetime:
     moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
     if moment.tzinfo is None:
-        raise ValueError("appointment times need a UTC offset")
+        raise ValueError(f"{value!r}: times need a UTC offset")
     return moment

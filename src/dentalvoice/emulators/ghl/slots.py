@@ -1,10 +1,12 @@
 """Free slots of a calendar: its open hours, cut into slots, minus what is booked or past.
 
-Open hours are wall-clock intervals in the calendar's zone. A slot starts every
-`interval_minutes` from an interval's opening and lasts `slot_minutes`; it must end by the
-closing time. A slot is free when it has not started yet (emulator clock) and no blocking
-appointment overlaps it; on a team calendar it is free when at least one eligible member has
-no overlapping appointment (an appointment without a member blocks the whole team).
+Open hours are wall-clock intervals in the calendar's zone; a date with date-specific hours
+uses those instead of its weekday's. A slot starts every `interval_minutes` from an
+interval's opening and lasts `slot_minutes`; it must end by the closing time. A slot is free
+when it has not started yet (emulator clock) and no blocking appointment overlaps it; on a
+team calendar it is free when at least one eligible member has no overlapping appointment (an
+appointment without a member blocks the whole team). The listing also shows a calendar's
+`stale_starts`, booked or not.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ def candidate_starts(
     step = timedelta(minutes=calendar.interval_minutes)
     day = first_day
     while day <= last_day:
-        for opens, closes in sorted(calendar.open_hours.get(day.weekday(), [])):
+        hours = calendar.date_hours.get(day, calendar.open_hours.get(day.weekday(), []))
+        for opens, closes in sorted(hours):
             start = datetime.combine(day, opens, tzinfo=zone)
             close = datetime.combine(day, closes, tzinfo=zone)
             while start + length <= close:
@@ -91,7 +94,9 @@ def free_slots(
     for slot in candidate_starts(calendar, zone, first_day, last_day):
         if slot < start or slot > end or slot < now:
             continue
-        if not is_free(calendar, slot, slot + length, booked, users):
+        if slot not in calendar.stale_starts and not is_free(
+            calendar, slot, slot + length, booked, users
+        ):
             continue
         local = slot.astimezone(out_zone)
         days.setdefault(local.date().isoformat(), []).append(local.isoformat())

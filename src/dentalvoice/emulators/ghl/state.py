@@ -8,7 +8,7 @@ answers with are built from these in `views`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, time
+from datetime import date, datetime, time
 from typing import Any, Literal
 
 UserType = Literal["Location", "Company"]
@@ -242,6 +242,11 @@ class Calendar:
         timezone: IANA zone of the open hours; None uses the location's.
         team_member_ids: For team (round-robin / collective) calendars, the users who take
             appointments; booking then needs `assignedUserId`. Empty for a personal calendar.
+        date_hours: Date-specific hours (GHL's "date-specific availability"): on a date
+            listed here these intervals replace the weekday's `open_hours` (empty: closed).
+        stale_starts: Slot starts the free-slots listing still shows after they were
+            booked. GHL's listing can lag a booking made moments earlier; this stages that
+            race (booking one is refused as taken).
     """
 
     id: str
@@ -252,6 +257,8 @@ class Calendar:
     slot_interval_minutes: int | None = None
     timezone: str | None = None
     team_member_ids: list[str] = field(default_factory=list)
+    date_hours: dict[date, list[tuple[time, time]]] = field(default_factory=dict)
+    stale_starts: set[datetime] = field(default_factory=set)
 
     @property
     def is_team(self) -> bool:
