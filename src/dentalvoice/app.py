@@ -69,6 +69,7 @@ def build_intake(
         ),
         listeners=listeners,
         on_committed=wake_dialer if wake is not None else None,
+        clock=clock,
     )
 
 

@@ -506,6 +506,27 @@ async def test_listeners_run_in_the_intake_transaction_and_extend_the_response(
     assert await count(db, Lead) == 1
 
 
+async def test_the_lead_is_stamped_by_the_apps_clock_and_signatures_aged_by_real_time(
+    settings: Settings, db: Database, ghl_keys: GhlKeys
+) -> None:
+    # The gate reads `created_at` as the inquiry time on the app's clock; a demo runs it at a
+    # scenario's time, days away from now. A signed webhook's timestamp is GHL's real time.
+    shifted = datetime(2026, 11, 24, 15, 15, tzinfo=UTC)
+    await add_location(db)
+    app = create_app(settings, lead_listeners=[], clock=lambda: shifted)
+    raw = f.dumps(f.marketplace_body(timestamp=datetime.now(UTC).isoformat()))
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c,
+    ):
+        response = await c.post(URL, content=raw, headers=f.ed25519_headers(ghl_keys, raw))
+
+    assert response.status_code == 202, response.text
+    lead = await only_lead(db)
+    assert lead.created_at == shifted
+    assert (await event_of(db, response.json()["event_id"])).received_at == shifted
+
+
 # -- health and storage failures -------------------------------------------------------------
 
 

@@ -154,8 +154,13 @@ class IntakeService:
         config: IntakeConfig,
         listeners: Sequence[LeadListener] = (),
         on_committed: Callable[[IntakeResult], Awaitable[None]] | None = None,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.db = db
+        # The process clock stamps what intake stores: the gate reads the lead's `created_at`
+        # as the inquiry time, on the same clock (a demo or test may shift it). A signed
+        # webhook's age is checked against the real time, like GHL's timestamps.
+        self._clock = clock
         self.cipher = cipher
         self.config = config
         self.listeners = list(listeners)
@@ -265,7 +270,7 @@ class IntakeService:
 
     async def _store(self, *, event: _NewEvent, plan: _Plan) -> IntakeResult:
         event_id = uuid.uuid4()
-        received_at = utcnow()
+        received_at = self._clock()
         values: dict[str, Any] = {
             "id": event_id,
             "received_at": received_at,
@@ -278,7 +283,7 @@ class IntakeService:
             "location_id": plan.location.id if plan.location else None,
             "raw_body": event.raw_body,
             "attempts": 1,
-            "processed_at": utcnow(),
+            "processed_at": self._clock(),
         }
         try:
             async with self.db.transaction() as session:
@@ -457,7 +462,7 @@ class IntakeService:
                 "id": uuid.uuid4(),
                 "lead_id": upserted.lead_id,
                 "event_id": event_id,
-                "created_at": utcnow(),
+                "created_at": self._clock(),
                 "changed_fields": sorted(upserted.changed),
                 "snapshot": upserted.snapshot,
             },
@@ -519,7 +524,7 @@ class IntakeService:
                 changed |= upserted.changed
             await conn.execute(
                 self._sql.adopt_event,
-                {"b_event_id": row.id, "b_lead_id": lead.id, "b_now": utcnow()},
+                {"b_event_id": row.id, "b_lead_id": lead.id, "b_now": self._clock()},
             )
         logger.info("lead {} adopted {} parked update(s)", lead.id, len(parked))
         return _Upserted(
@@ -567,7 +572,7 @@ class IntakeService:
             # One INSERT … ON CONFLICT DO NOTHING: a rival delivery for the same contact
             # cannot abort this transaction, it only turns this create into an update.
             new_id = uuid.uuid4()
-            now = utcnow()
+            now = self._clock()
             row = {"dnd": False, "dnd_call": False, **incoming}
             names = {_FIELD_OF.get(k, k) for k in incoming}
             conn = await session.connection()
@@ -692,7 +697,7 @@ class IntakeService:
                         status=_STATUS_OF[final],
                         errors=[e.as_dict() for e in plan.errors] or None,
                         attempts=WebhookEvent.attempts + 1,
-                        processed_at=utcnow(),
+                        processed_at=self._clock(),
                         location_id=location.id if location else location_id,
                     )
                 )
@@ -718,7 +723,7 @@ class IntakeService:
                         status=EventStatus.FAILED,
                         errors=_internal_error(exc),
                         attempts=WebhookEvent.attempts + 1,
-                        processed_at=utcnow(),
+                        processed_at=self._clock(),
                     )
                 )
             result = IntakeResult(status="stored", http_status=202)
