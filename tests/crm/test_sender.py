@@ -461,6 +461,31 @@ async def test_the_running_sender_wakes_on_a_commit_not_on_a_timer(rig: Rig) -> 
     assert rig.state(attempt)["notes"]
 
 
+async def test_a_stopping_sender_hands_back_the_write_it_claimed_but_did_not_send(
+    rig: Rig,
+) -> None:
+    attempt = await rig.new_call()
+    await rig.store(attempt, qualification(Outcome.QUALIFIED))
+    stop = asyncio.Event()
+    add = rig.emulator.log.add
+
+    def stop_on_first(entry: Any) -> None:
+        add(entry)
+        stop.set()  # while the call's first write is in flight
+
+    rig.emulator.log.add = stop_on_first  # type: ignore[method-assign]
+    await asyncio.wait_for(rig.sender.run(stop), timeout=10)
+
+    rows = await rig.rows(attempt)
+    assert [r.status for r in rows][:2] == [WriteStatus.DELIVERED, WriteStatus.PENDING]
+    assert all(r.claimed_by is None and r.lease_until is None for r in rows[1:])
+    assert rows[1].attempts == 0
+    # Another sender delivers the rest at once, without waiting out a lease.
+    rig.emulator.log.add = add  # type: ignore[method-assign]
+    await rig.sender.drain()
+    assert open_statuses(await rig.rows(attempt)) == []
+
+
 def _spy(add: Callable[[Any], None], noted: asyncio.Event) -> Callable[[Any], None]:
     def record(entry: Any) -> None:
         add(entry)

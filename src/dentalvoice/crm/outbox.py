@@ -671,6 +671,25 @@ async def settle(
     return int(outcome.rowcount or 0) == 1  # type: ignore[attr-defined]
 
 
+async def release(*, session: AsyncSession, write_id: uuid.UUID, worker_id: str) -> bool:
+    """Hand a claimed write back unsent (its sender is stopping): due at once, attempts kept.
+
+    Returns:
+        False when the lease was lost meanwhile: nothing changed.
+    """
+    outcome = await session.execute(
+        update(CrmWrite)
+        .where(
+            CrmWrite.id == write_id,
+            CrmWrite.status == WriteStatus.SENDING,
+            CrmWrite.claimed_by == worker_id,
+        )
+        .values(status=WriteStatus.PENDING, lease_until=None, claimed_by=None, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return int(outcome.rowcount or 0) == 1  # type: ignore[attr-defined]
+
+
 async def hold_location(*, session: AsyncSession, location_id: uuid.UUID, until: datetime) -> int:
     """Push the clinic's pending writes to `until` (GHL rate-limited it); returns how many.
 

@@ -193,6 +193,7 @@ class OutboxSender:
             for task in (listener, stopper):
                 task.cancel()
             await asyncio.gather(listener, stopper, return_exceptions=True)
+            self._stopping = False  # `run_once`/`drain` may follow on this sender
 
     async def _watch(self, stop: asyncio.Event) -> None:
         await stop.wait()
@@ -258,10 +259,16 @@ class OutboxSender:
         settled = 0
         try:
             while write is not None:
+                if self._stopping:
+                    # Claimed but not sent: the next sender may take it now, not when the
+                    # lease runs out.
+                    async with self._db.transaction() as session:
+                        await outbox.release(
+                            session=session, write_id=write.id, worker_id=self._worker_id
+                        )
+                    break
                 write = await self._handle(write)
                 settled += 1
-                if self._stopping:
-                    break
         except Exception as exc:  # noqa: BLE001 - logged; the lease returns the write
             logger.error("crm write chain failed: {}", describe_exception(exc))
         finally:
