@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field, replace
-from datetime import datetime
 from pathlib import Path
 from time import perf_counter
 from zoneinfo import ZoneInfo
@@ -30,8 +29,6 @@ from dentalvoice.conversation.qualification import Qualification
 
 AgentFactory = Callable[[CallContext], Agent]
 MODES = ("text",)
-# A fixed Tuesday mid-morning, so that scenarios do not depend on the day they are run.
-DEFAULT_NOW = (2026, 11, 24, 10, 15)
 
 
 def default_agent_factory(kind: str = "scripted") -> AgentFactory:
@@ -47,7 +44,7 @@ def build_context(scenario: Scenario) -> CallContext:
     """The CallContext a scenario describes, with the documented defaults filled in."""
     location = scenario.location
     zone = ZoneInfo(location.timezone)
-    now = scenario.now or datetime(*DEFAULT_NOW, tzinfo=zone)
+    now = scenario.call_time
     free_slots = tuple(sorted(s.astimezone(zone) for s in scenario.free_slots))
     spec = scenario.calendar
     context = CallContext(

@@ -92,6 +92,9 @@ from dentalvoice.conversation.qualification import Outcome, Qualification
 DEFAULT_CLINIC = "Bright Smile Dental"
 DEFAULT_TIMEZONE = "America/New_York"
 DEFAULT_REPLY = "Sorry, what was that?"
+# A fixed Tuesday mid-morning in the clinic's zone, so that scenarios do not depend on the
+# day they are run.
+DEFAULT_NOW = (2026, 11, 24, 10, 15)
 
 
 class Topic(enum.StrEnum):
@@ -285,6 +288,11 @@ class Scenario(_Spec):
     def source(self) -> str:
         """The file the scenario came from, for messages."""
         return self._source
+
+    @property
+    def call_time(self) -> datetime:
+        """When the call happens: `now`, or Tuesday 2026-11-24 10:15 in the clinic's zone."""
+        return self.now or datetime(*DEFAULT_NOW, tzinfo=ZoneInfo(self.location.timezone))
 
 
 def _flatten(prefix: str, value: dict[Any, Any], out: dict[str, Any]) -> None:
