@@ -92,7 +92,7 @@ from dentalvoice.conversation.evaluation.scenario import Scenario, load_scenario
 from dentalvoice.conversation.factory import build_agent
 from dentalvoice.db import open_database
 from dentalvoice.db.migrate import upgrade
-from dentalvoice.demo import throwaway_settings
+from dentalvoice.demo import morning, throwaway_settings
 from dentalvoice.locations import service as location_service
 from dentalvoice.locations.schemas import LocationCreate
 from dentalvoice.logging import configure_logging
@@ -424,7 +424,7 @@ def bench_settings(
         account_sid=ACCOUNT_SID,
         from_number=FROM_NUMBER,
         public_url=PUBLIC,
-        zone=ZONE,
+        clock_start=morning(ZONE),
         database_name="bench.db",
         log_level=log_level,
         dialer_calls_per_second=cps,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import socket
 import sys
 from collections.abc import AsyncIterator
@@ -328,5 +329,13 @@ def test_demo_runs_a_whole_call_and_exits_0_on_the_expected_outcome(
         get_settings.cache_clear()
 
     assert code == 0, output
-    assert "outcome opted_out (expected opted_out)" in " ".join(output.split())
+    shown = " ".join(output.split())
+    assert "outcome opted_out (expected opted_out)" in shown
     assert record.stat().st_size > 44  # a WAV header and audio
+    # What GHL now shows: the opt-out reached the contact, beside the tags it had.
+    assert "what GHL now shows for the lead" in shown
+    assert "tags new lead, facebook ad, ai-opted-out" in shown
+    assert "call DND on" in shown
+    assert "opportunity New Patients: Not Interested (open)" in shown
+    assert "This call was handled by an AI phone assistant" in shown
+    assert re.search(r"writes \d+ delivered(?!,)", shown), shown

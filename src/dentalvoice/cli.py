@@ -11,9 +11,11 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from pydantic import ValidationError
-from rich.console import Console
+from rich.console import Console, Group
 from rich.markup import escape
+from rich.panel import Panel
 from rich.table import Table
+from rich.text import Text
 
 from dentalvoice.compliance.cli import dnc_app
 from dentalvoice.config import ConfigurationError, Settings, get_settings
@@ -31,6 +33,8 @@ if TYPE_CHECKING:
     from dentalvoice.conversation.agent import CallContext, TurnEvent
     from dentalvoice.conversation.evaluation import EvalReport
     from dentalvoice.conversation.factory import AgentKind
+    from dentalvoice.crm.outbox import WriteView
+    from dentalvoice.demo import LeadInGhl
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 db_app = typer.Typer(no_args_is_help=True, help="Database migrations.")
@@ -667,8 +671,6 @@ def chat(
     first_name: Annotated[str, typer.Option(help="The lead's first name.")] = "Sam",
 ) -> None:
     """Talk to the agent by typing (an empty line is silence; Ctrl-D hangs up)."""
-    from rich.panel import Panel
-
     from dentalvoice.conversation.agent import Do, Say
     from dentalvoice.conversation.factory import build_agent
 
@@ -716,11 +718,12 @@ def demo(
         Path | None, typer.Option(help="Write both sides of the call to this stereo WAV.")
     ] = None,
 ) -> None:
-    """Run one whole call on the embedded defaults: webhook, gate, dial, the voice conversation.
+    """Run one whole call on the embedded defaults: webhook, gate, dial, the voice conversation,
+    the write-back to GHL.
 
-    No credentials: SQLite in DATA_DIR/demo, the Twilio emulator, local models, and a simulated
-    caller that speaks the scenario's answers and hears only audio. Exit 0 when the call ended
-    with the scenario's expected outcome.
+    No credentials: SQLite in DATA_DIR/demo, the Twilio and GHL emulators, local models, and a
+    simulated caller that speaks the scenario's answers and hears only audio. Prints what GHL
+    then shows for the lead. Exit 0 when the call ended with the scenario's expected outcome.
     """
     from dentalvoice.conversation.evaluation.scenario import ScenarioError, load_scenario
     from dentalvoice.demo import run_demo
@@ -756,6 +759,7 @@ def demo(
         v2v = turn.voice_to_voice_ms
         table.add_row(str(turn.index), turn.reply or "(silence)", f"{v2v:.0f}" if v2v else "—")
     out.print(table)
+    out.print(_ghl_panel(result.ghl, result.writes))
     out.print(
         f"call {result.call.status}; outcome {got.value if got else None} "
         f"(expected {expected}); dialer outcome {result.outcome}"
@@ -836,6 +840,29 @@ def eval_scenarios(
         raise typer.Exit(2) from None
     print_report(report, out, transcripts=transcripts)
     raise typer.Exit(0 if report.ok else 1)
+
+
+def _ghl_panel(lead: LeadInGhl, writes: list[WriteView]) -> Panel:
+    """What GHL shows for the demo lead, and how the outbox's writes went."""
+    table = Table(show_header=False, box=None)
+    table.add_row("contact", lead.name or "—")
+    table.add_row("tags", ", ".join(lead.tags) or "—")
+    for name, value in lead.fields.items():
+        table.add_row(name, str(value))
+    table.add_row("call DND", "on" if lead.call_dnd else "off")
+    for stage in lead.stages:
+        table.add_row("opportunity", stage)
+    for appointment in lead.appointments:
+        table.add_row("appointment", appointment)
+    counts: dict[str, int] = {}
+    for write in writes:
+        counts[write.status.value] = counts.get(write.status.value, 0) + 1
+    table.add_row("writes", ", ".join(f"{n} {status}" for status, n in counts.items()) or "none")
+    for write in writes:
+        if write.last_error and write.status.value != "delivered":
+            table.add_row(f"  {write.kind}", f"{write.status.value}: {write.last_error}")
+    notes = [Text(note) for note in lead.notes]
+    return Panel(Group(table, *notes), title="what GHL now shows for the lead", expand=False)
 
 
 def _fields_table(fields: dict[str, object]) -> Table:

@@ -1,16 +1,18 @@
-"""`dentalvoice demo`: one whole call on the embedded defaults, with a talking simulated caller.
+"""One whole demo call: the scenario's lead is called, talked to, and written back to GHL.
 
-A throwaway SQLite database, the Twilio emulator in process, local models, no credentials: a
-demo clinic is created, a sample lead's GHL webhook is posted, and the real path runs — gate,
-dialer, `calls.create`, callbacks, the media stream, the voice pipeline — against a caller that
-speaks a scenario's lines and hears only audio. The clock starts on a weekday morning in the
-clinic's zone so the gate allows the call at any hour.
+A throwaway SQLite database, the Twilio and GHL emulators in process, local models, no
+credentials: the demo clinic is seeded in GHL and configured here (`clinic`), the lead's GHL
+webhook is posted, and the real path runs — gate, dialer, `calls.create`, callbacks, the media
+stream, the voice pipeline with the clinic's calendar, the CRM outbox — against a caller that
+speaks a scenario's lines and hears only audio. The clock starts at the scenario's time (its
+`now`, else a Tuesday morning) in the clinic's zone and runs on from there.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import os
 import secrets
 import shutil
@@ -24,22 +26,27 @@ import httpx
 
 from dentalvoice.app import create_app
 from dentalvoice.callers.talking import TalkingCaller, TranscriptLine
-from dentalvoice.clock import process_clock
+from dentalvoice.clock import flowing_from
 from dentalvoice.config import Settings, load_settings
 from dentalvoice.conversation.evaluation.scenario import Scenario
-from dentalvoice.db import open_database
+from dentalvoice.crm.admin import list_outbox
+from dentalvoice.crm.client import open_ghl_client
+from dentalvoice.crm.outbox import WriteView
+from dentalvoice.crm.sender import OutboxSender
+from dentalvoice.db import Database, open_database
 from dentalvoice.db.migrate import upgrade
+from dentalvoice.demo.clinic import DemoClinic, seed_clinic
+from dentalvoice.demo.ghl_view import LeadInGhl, lead_in_ghl
 from dentalvoice.dialer.progress import latest_attempt
+from dentalvoice.emulators.ghl import GhlEmulator, serve_ghl_emulator
 from dentalvoice.emulators.twilio import CallRecord, create_emulator, serve_twilio_emulator
 from dentalvoice.locations import service as location_service
-from dentalvoice.locations.schemas import LocationCreate
 from dentalvoice.serving import bind, serve_asgi, url_of
 from dentalvoice.voice.handler import TurnTaking, VoiceCallHandler, VoiceCallResult
 from dentalvoice.voice.providers import SpeechProviders
 
 PUBLIC = "https://demo.dentalvoice.test"
 ACCOUNT_SID = "AC" + "de" * 16
-GHL_LOCATION = "LocDemo0000000000001"
 DEMO_FROM = "+13055550100"
 DEFAULT_PHONE = "+13055550123"
 DEMO_FRONT_DESK = "+13055550199"  # where transfers go; the emulator's person answers there
@@ -53,6 +60,8 @@ class DemoResult:
     caller: TalkingCaller
     result: VoiceCallResult | None
     outcome: str | None  # the attempt's outcome as the dialer recorded it
+    ghl: LeadInGhl  # what GHL shows for the lead afterwards
+    writes: list[WriteView]  # the CRM outbox's writes, delivered or not
 
 
 def morning(zone: str) -> datetime:
@@ -72,12 +81,12 @@ def throwaway_settings(
     account_sid: str,
     from_number: str,
     public_url: str,
-    zone: str,
+    clock_start: datetime,
     database_name: str,
     **overrides: object,
 ) -> Settings:
     """Settings for a throwaway run against the Twilio emulator: its own SQLite file in
-    `data_dir`, fresh keys, and a simulated clock at 10:00 on the next weekday in `zone`."""
+    `data_dir`, fresh keys, and a simulated clock starting at `clock_start`."""
     return load_settings(
         _env_file=None,
         data_dir=data_dir,
@@ -89,15 +98,15 @@ def throwaway_settings(
         twilio_api_base_url=twilio_url,
         twilio_from_number=from_number,
         public_base_url=public_url,
-        simulated_clock_start=morning(zone),
+        simulated_clock_start=clock_start,
         **overrides,
     )
 
 
 def demo_settings(
-    *, data_dir: Path, twilio_url: str, scenario: Scenario, auth_token: str
+    *, data_dir: Path, twilio_url: str, ghl_url: str, scenario: Scenario, auth_token: str
 ) -> Settings:
-    """Settings for a throwaway run: its own SQLite file, keys and emulator account."""
+    """Settings for a throwaway run: its own SQLite file, keys and emulator accounts."""
     return throwaway_settings(
         data_dir=data_dir,
         twilio_url=twilio_url,
@@ -105,9 +114,10 @@ def demo_settings(
         account_sid=ACCOUNT_SID,
         from_number=DEMO_FROM,
         public_url=PUBLIC,
-        zone=scenario.location.timezone,
+        clock_start=scenario.call_time,
         database_name="demo.db",
         log_level="WARNING",
+        ghl_api_base_url=ghl_url,
     )
 
 
@@ -131,38 +141,45 @@ async def run_demo(
         turn_taking: VAD and turn settings other than ours (benchmarks compare them).
 
     Returns:
-        The emulator's record of the call, the caller (turns, recording) and the results.
+        The emulator's record of the call, the caller (turns, recording), the results and
+        what GHL shows for the lead once the CRM outbox has delivered what it could.
     """
     await asyncio.to_thread(_fresh, data_dir)
     token = secrets.token_urlsafe(24)
     phone = scenario.lead.phone or DEFAULT_PHONE
     caller = TalkingCaller.from_scenario(scenario, max_call_s=max_call_s)
+    # One clock for the app, the dialer and GHL: the scenario's time, running on.
+    clock = flowing_from(scenario.call_time)
+    ghl = GhlEmulator(clock=lambda: clock().timestamp())
+    clinic = seed_clinic(
+        ghl,
+        scenario=scenario,
+        contact_id=ghl.ids.object_id(),
+        phone=phone,
+        transfer_number=DEMO_FRONT_DESK if scenario.location.transfer_available else None,
+    )
     app_sock = bind()
-    emulator = create_emulator(
+    twilio = create_emulator(
         account_sid=ACCOUNT_SID,
         auth_token=token,
         route={PUBLIC: url_of(app_sock)},
     )
-    emulator.set_callee(phone, caller)
-    async with serve_twilio_emulator(emulator) as twilio_url:
+    twilio.set_callee(phone, caller)
+    async with (
+        serve_twilio_emulator(twilio) as twilio_url,
+        serve_ghl_emulator(ghl) as ghl_url,
+    ):
         settings = demo_settings(
-            data_dir=data_dir, twilio_url=twilio_url, scenario=scenario, auth_token=token
+            data_dir=data_dir,
+            twilio_url=twilio_url,
+            ghl_url=ghl_url,
+            scenario=scenario,
+            auth_token=token,
         )
         db, _ = open_database(settings)
         await upgrade(db)
         async with db.transaction() as session:
-            await location_service.create_location(
-                session=session,
-                location_in=LocationCreate(
-                    name=scenario.location.name,
-                    ghl_location_id=GHL_LOCATION,
-                    timezone=scenario.location.timezone,
-                    transfer_number=DEMO_FRONT_DESK
-                    if scenario.location.transfer_available
-                    else None,
-                ),
-            )
-        clock = process_clock(settings)
+            await location_service.create_location(session=session, location_in=clinic.location)
         handler = VoiceCallHandler(
             settings=settings,
             db=db,
@@ -179,25 +196,57 @@ async def run_demo(
                 serve_asgi(app, sock=app_sock, websockets=True) as app_url,
                 httpx.AsyncClient(base_url=app_url, timeout=30) as http,
             ):
-                # The call control exists once the app has started (it owns the Twilio client).
+                # The call control and the GHL client exist once the app has started.
                 handler.control = app.state.telephony.control
-                await _post_lead(http, settings, scenario, phone)
-                (call,) = await emulator.wait_calls(1, timeout=60)
+                handler.ghl = app.state.telephony.ghl
+                await _post_lead(http, settings, scenario, clinic, phone, clock)
+                (call,) = await twilio.wait_calls(1, timeout=60)
                 follower = _Follower(caller, on_line)
                 printer = asyncio.create_task(follower.run())
                 try:
-                    call = await emulator.wait_call_ended(call.sid, timeout=max_call_s + 30)
+                    call = await twilio.wait_call_ended(call.sid, timeout=max_call_s + 30)
                 finally:
                     printer.cancel()
                     await asyncio.gather(printer, return_exceptions=True)
                 follower.flush()
+                if call.answered_at is not None:
+                    # Its result is stored (and its GHL writes queued) just after the hang-up;
+                    # a handler that failed records none, and the demo reports no conversation.
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(handler.wait_results(1), timeout=30)
                 async with db.reader() as session:
                     attempt = await latest_attempt(session=session)
                 outcome = attempt.outcome if attempt is not None else None
         await handler.aclose()
+        writes = await _deliver(settings, db, clinic, clock)
         await db.dispose()
     result = handler.results[-1] if handler.results else None
-    return DemoResult(call=call, caller=caller, result=result, outcome=outcome)
+    return DemoResult(
+        call=call,
+        caller=caller,
+        result=result,
+        outcome=outcome,
+        ghl=lead_in_ghl(ghl, clinic.contact_id),
+        writes=writes,
+    )
+
+
+async def _deliver(
+    settings: Settings, db: Database, clinic: DemoClinic, clock: Callable[[], datetime]
+) -> list[WriteView]:
+    """Send what the app's sender had not sent when it stopped; return the clinic's writes.
+
+    The app delivers writes as they are queued; its sender stops with the app, after the write
+    it is sending. A sender of our own then sends whatever is due now, so GHL's view is final
+    (a write waiting out a retry backoff stays pending, and is shown so).
+    """
+    ghl_client = open_ghl_client(settings, db=db)
+    try:
+        sender = OutboxSender(db=db, ghl=ghl_client, worker_id="demo", clock=clock)
+        await sender.drain()
+    finally:
+        await ghl_client.aclose()
+    return await list_outbox(db=db, ghl_location_id=clinic.location.ghl_location_id)
 
 
 def _fresh(directory: Path) -> None:
@@ -230,17 +279,22 @@ class _Follower:
 
 
 async def _post_lead(
-    http: httpx.AsyncClient, settings: Settings, scenario: Scenario, phone: str
+    http: httpx.AsyncClient,
+    settings: Settings,
+    scenario: Scenario,
+    clinic: DemoClinic,
+    phone: str,
+    clock: Callable[[], datetime],
 ) -> None:
     assert settings.ghl_webhook_secret is not None
     body = {
-        "contact_id": "ctdemo" + secrets.token_hex(6),
+        "contact_id": clinic.contact_id,
         "first_name": scenario.lead.first_name,
         "last_name": scenario.lead.last_name,
         "phone": phone,
         "state": scenario.lead.state,
         "country": "US",
-        "location": {"id": GHL_LOCATION, "name": scenario.location.name},
+        "location": {"id": clinic.location.ghl_location_id, "name": scenario.location.name},
         "customData": {"consent": "yes", "consent_text": "I agree to automated calls"},
     }
     response = await http.post(
@@ -250,3 +304,11 @@ async def _post_lead(
     )
     if response.status_code != 202 or "next_call_at" not in response.json():
         raise RuntimeError(f"the demo lead was not scheduled: {response.text}")
+    # The gate may only allow the call later (a scenario timed outside calling hours); the
+    # demo's clock runs at real speed, so say so instead of waiting hours for the dialer.
+    next_call_at = datetime.fromisoformat(response.json()["next_call_at"])
+    if next_call_at - clock() > timedelta(seconds=30):
+        raise RuntimeError(
+            f"the call is not allowed at the scenario's time {scenario.call_time.isoformat()}; "
+            f"the gate deferred it to {next_call_at.isoformat()}"
+        )

@@ -15,9 +15,9 @@ What a voice call provides, and how it fills a `ScenarioResult`:
 - actions and finished: the agent's own, from `VoiceCallResult` (finished also needs the call
   to end within `expect.max_turns` caller turns).
 
-The demo call does not reproduce every scenario setting (`demo_differences`): its clinic has no
-free slots and no custom agent name or threshold, and the call's time is the next weekday
-morning.
+The demo call reproduces the scenario's clinic, time and calendar (its free slots, a taken one,
+a calendar that is down) in the GHL emulator, but not every setting (`demo_differences`): the
+agent's name, emergency threshold and callback number are the product's defaults.
 """
 
 from __future__ import annotations
@@ -92,12 +92,6 @@ def demo_differences(scenario: Scenario) -> list[str]:
     """The scenario's settings the demo call does not reproduce (empty when none matter)."""
     notes = []
     location = scenario.location
-    if scenario.free_slots:
-        notes.append("free_slots: the demo clinic has no calendar")
-    if scenario.calendar is not None:
-        notes.append("calendar: the demo clinic has no calendar")
-    if scenario.now is not None:
-        notes.append("now: the demo calls on the next weekday at 10:00")
     for name in ("agent_name", "emergency_pain_threshold", "callback_number"):
         if getattr(location, name) is not None:
             notes.append(f"location.{name}: the demo clinic uses the default")
