@@ -50,6 +50,7 @@ from dentalvoice.voice.agents import AgentFactory, agent_factory
 from dentalvoice.voice.calendar import GhlCalendar
 from dentalvoice.voice.context import AnsweredCall, answered_call
 from dentalvoice.voice.latency import LatencyObserver, TurnLatency
+from dentalvoice.voice.line_input import InlineSileroVAD
 from dentalvoice.voice.playback import PhoneLineTransport
 from dentalvoice.voice.providers import SpeechProviders, speech_providers
 from dentalvoice.voice.serializer import PhoneLineSerializer
@@ -282,7 +283,7 @@ class VoiceCallHandler:
         return calendar
 
     def _turn_analysis(self) -> tuple[SileroVADAnalyzer, UserTurnStrategies]:
-        return SileroVADAnalyzer(params=self.turn_taking.vad), self.turn_taking.strategies()
+        return InlineSileroVAD(params=self.turn_taking.vad), self.turn_taking.strategies()
 
     def _pipeline(
         self,

@@ -39,6 +39,8 @@ from pipecat.transports.websocket.fastapi import (
     FastAPIWebsocketTransport,
 )
 
+from dentalvoice.voice.line_input import DirectInputTransport
+
 # How far ahead of playing the agent's audio is sent: an event-loop stall shorter than this
 # (plus one chunk) is not heard as a gap. Twilio buffers it; a barge-in's `clear` drops it.
 AUDIO_LEAD_S = 0.2
@@ -179,7 +181,8 @@ class HoldingOutputTransport(FastAPIWebsocketOutputTransport):
 
 
 class PhoneLineTransport(FastAPIWebsocketTransport):
-    """`FastAPIWebsocketTransport` whose output can hold the agent's audio."""
+    """`FastAPIWebsocketTransport` whose output can hold the agent's audio and whose input
+    pushes each frame on as it is read (`line_input`)."""
 
     def __init__(self, *, websocket: Any, params: FastAPIWebsocketParams) -> None:
         """Create the transport for one call's media socket.
@@ -188,7 +191,8 @@ class PhoneLineTransport(FastAPIWebsocketTransport):
         the edges (`tests/test_architecture.py`).
         """
         super().__init__(websocket=websocket, params=params)
-        # Pipecat 1.14 builds its output in __init__ with no hook to choose the class.
+        # Pipecat 1.14 builds its input and output in __init__ with no hook to choose the class.
+        self._input = DirectInputTransport(self, self._client, self._params, name=self._input_name)
         self._output = HoldingOutputTransport(
             self, self._client, self._params, name=self._output_name
         )
