@@ -7,10 +7,12 @@ CPU, but both make each call's audio wait for the loop once or twice per frame: 
 calls a loop iteration takes longer than a frame lasts and the input falls behind without end
 (measured by `benchmarks/concurrency.py`: audio reached the VAD 6-11 s late while the process
 used 70-80 % of a core). Here a frame goes straight on to the next processor, and Silero
-(~0.1 ms a frame) runs inline.
+runs inline, on the windows loud enough to be speech.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from pipecat.audio.vad.silero import SileroVADAnalyzer
 from pipecat.audio.vad.vad_analyzer import VADState
@@ -31,8 +33,42 @@ class DirectInputTransport(FastAPIWebsocketInputTransport):
 
 
 class InlineSileroVAD(SileroVADAnalyzer):
-    """Silero VAD run in the event loop: a 32 ms window costs ~0.1 ms, less than a hop."""
+    """Silero VAD run in the event loop, and only on windows loud enough to be speech.
+
+    A window counts as speech when Silero is confident *and* the smoothed volume reaches
+    `min_volume`. Below that volume Silero's answer cannot change the decision, and on a call
+    the caller is quiet most of the time (while the agent speaks), so the model is not run:
+    the volume is measured first (once, as Pipecat would) and a quiet window scores 0. When a
+    quiet stretch begins with the VAD quiet, the model's state is reset, as Pipecat does in
+    silence, so the next speech starts it from a clean state.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        """Create the analyzer (`SileroVADAnalyzer`'s arguments)."""
+        super().__init__(**kwargs)
+        self._measured: tuple[bytes, float] | None = None
+        self._skipping = False
 
     async def analyze_audio(self, buffer: bytes) -> VADState:
-        """The VAD state after `buffer` (blocking, briefly)."""
+        """The VAD state after `buffer` (blocking, briefly: ~0.1 ms a window)."""
         return self._run_analyzer(buffer)
+
+    def voice_confidence(self, buffer: bytes) -> float:
+        """Silero's confidence for a window loud enough to be speech; 0 for a quiet one."""
+        volume = super()._get_smoothed_volume(buffer)
+        self._measured = (buffer, volume)
+        if volume < self._params.min_volume:
+            if not self._skipping and self._vad_state == VADState.QUIET:
+                self._model.reset_states()  # type: ignore[no-untyped-call]
+            self._skipping = True
+            return 0.0
+        self._skipping = False
+        confidence: float = super().voice_confidence(buffer)
+        return confidence
+
+    def _get_smoothed_volume(self, audio: bytes) -> float:
+        # Pipecat asks for the window's volume after its confidence: it was measured then.
+        measured, self._measured = self._measured, None
+        if measured is not None and measured[0] is audio:
+            return measured[1]
+        return super()._get_smoothed_volume(audio)
