@@ -231,6 +231,8 @@ class VoiceCallHandler:
             observers=[latency],
             idle_timeout_secs=None,
             enable_rtvi=False,
+            # Nothing reads Pipecat's turn tracking; its observer is told of every frame.
+            enable_turn_tracking=False,
         )
 
         # Twilio closes the socket after `stop` (the caller hung up, or a redirect took the

@@ -90,7 +90,9 @@ class LatencyObserver(BaseObserver):
         Args:
             agent: The processor whose `TTSSpeakFrame`s are the agent's replies.
         """
-        super().__init__()
+        # First pushes only: Pipecat then queues each frame to this observer once, not once
+        # per processor it passes (the rest were skipped here anyway).
+        super().__init__(observe_every_push=False)
         self._agent = agent
         self._speech_ended: float | None = None
         self._transcript: float | None = None
