@@ -12,12 +12,16 @@ runs inline, on the windows loud enough to be speech.
 
 from __future__ import annotations
 
-from typing import Any
+from collections import deque
+from typing import Any, Final
 
 from pipecat.audio.vad.silero import SileroVADAnalyzer
 from pipecat.audio.vad.vad_analyzer import VADState
 from pipecat.frames.frames import InputAudioRawFrame
 from pipecat.transports.websocket.fastapi import FastAPIWebsocketInputTransport
+
+# Quiet 32 ms windows run through Silero before a loud one, as its recurrent state needs.
+WARM_UP_WINDOWS: Final = 16
 
 
 class DirectInputTransport(FastAPIWebsocketInputTransport):
@@ -38,16 +42,18 @@ class InlineSileroVAD(SileroVADAnalyzer):
     A window counts as speech when Silero is confident *and* the smoothed volume reaches
     `min_volume`. Below that volume Silero's answer cannot change the decision, and on a call
     the caller is quiet most of the time (while the agent speaks), so the model is not run:
-    the volume is measured first (once, as Pipecat would) and a quiet window scores 0. When a
-    quiet stretch begins with the VAD quiet, the model's state is reset, as Pipecat does in
-    silence, so the next speech starts it from a clean state.
+    the volume is measured first (once, as Pipecat would) and a quiet window scores 0. Silero
+    is recurrent, though: started cold on the first loud window it is slow to become sure,
+    which delayed speech starts and cost Whisper the first word ("Sure, I have a minute"
+    heard as "Here. I have a minute"). So the last `WARM_UP_WINDOWS` quiet windows are run
+    through it first, as they would have been.
     """
 
     def __init__(self, **kwargs: Any) -> None:
         """Create the analyzer (`SileroVADAnalyzer`'s arguments)."""
         super().__init__(**kwargs)
         self._measured: tuple[bytes, float] | None = None
-        self._skipping = False
+        self._skipped: deque[bytes] = deque(maxlen=WARM_UP_WINDOWS)
 
     async def analyze_audio(self, buffer: bytes) -> VADState:
         """The VAD state after `buffer` (blocking, briefly: ~0.1 ms a window)."""
@@ -58,11 +64,10 @@ class InlineSileroVAD(SileroVADAnalyzer):
         volume = super()._get_smoothed_volume(buffer)
         self._measured = (buffer, volume)
         if volume < self._params.min_volume:
-            if not self._skipping and self._vad_state == VADState.QUIET:
-                self._model.reset_states()  # type: ignore[no-untyped-call]
-            self._skipping = True
+            self._skipped.append(buffer)
             return 0.0
-        self._skipping = False
+        while self._skipped:
+            super().voice_confidence(self._skipped.popleft())
         confidence: float = super().voice_confidence(buffer)
         return confidence
 
