@@ -43,10 +43,9 @@ class InlineSileroVAD(SileroVADAnalyzer):
     `min_volume`. Below that volume Silero's answer cannot change the decision, and on a call
     the caller is quiet most of the time (while the agent speaks), so the model is not run:
     the volume is measured first (once, as Pipecat would) and a quiet window scores 0. Silero
-    is recurrent, though: started cold on the first loud window it is slow to become sure,
-    which delayed speech starts and cost Whisper the first word ("Sure, I have a minute"
-    heard as "Here. I have a minute"). So the last `WARM_UP_WINDOWS` quiet windows are run
-    through it first, as they would have been.
+    is recurrent, though: a window's score depends on the audio before it. So before a loud
+    window the last `WARM_UP_WINDOWS` quiet ones are run through it, as they would have been,
+    and speech onsets are scored by a model in the state continuous running leaves it in.
     """
 
     def __init__(self, **kwargs: Any) -> None:

@@ -100,6 +100,8 @@ def _time(value: time | str) -> time:
 
 
 def _date(value: date | str) -> date:
+    if isinstance(value, datetime):
+        return value.date()
     return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
