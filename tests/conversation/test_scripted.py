@@ -112,6 +112,21 @@ async def test_several_answers_in_one_breath_skip_their_questions() -> None:
     assert "insurance" not in asked and "new patient" not in asked
 
 
+@pytest.mark.parametrize(
+    "reply",
+    ["Here. I have a minute.", "I've got a few minutes.", "Hello? Yes, go ahead."],
+    ids=["misheard-word-first", "got-minutes", "hello-then-yes"],
+)
+async def test_the_first_clause_with_an_answer_answers_is_now_a_good_time(reply: str) -> None:
+    # Speech recognition often turns a first word into another ("Sure" heard as "Here"):
+    # the answer after it still counts.
+    agent = build_agent(context=context())
+    turns = await talk(agent, reply)
+    # The call goes on to its next question: not asked again, not taken for "call me later".
+    assert not turns[1].text.startswith(("Sorry", "Of course")), turns[1].text
+    assert turns[1].text.endswith("?")
+
+
 async def test_silence_is_asked_again_twice_then_goes_to_a_human() -> None:
     agent = build_agent(context=context())
     turns = await talk(agent, "Yes.", None, None, None)

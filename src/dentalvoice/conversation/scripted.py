@@ -88,15 +88,18 @@ _FILLER = re.compile(r"^(?:(?:uh+|um+|er+|hmm+|mm+|well|oh|ah|so)\b[\s,.!]*)+", 
 _CLAUSE = re.compile(r"[.,;!?]|\s-\s|\b(?:and|but)\b")
 
 
-def _lead_clause(text: str) -> str:
-    """The first clause: where a yes or no to the question asked is said.
+def _lead_answer(text: str) -> nlu.YesNo | None:
+    """The yes or no of the first clause that says one: the answer to the question asked.
 
-    "Sure. I lost a tooth, no pain at all" answers "is now a good time?" with "Sure", not "no".
+    "Sure. I lost a tooth, no pain at all" answers "is now a good time?" with "Sure", not "no";
+    "Here. I have a minute" (a word misheard, then the answer) with "I have a minute".
     """
     for part in _CLAUSE.split(_FILLER.sub("", text)):
         if part and part.strip():
-            return part.strip()
-    return text
+            verdict = nlu.yes_no(part.strip())
+            if verdict is not None:
+                return verdict
+    return None
 
 
 def sentences(text: str) -> list[str]:
@@ -213,7 +216,7 @@ class ScriptedAgent(Agent):
         if Intent.HUMAN_REQUEST in found:
             return self._human()
         if Intent.CALL_LATER in found or (
-            self.asked is Slot.GOOD_TIME and nlu.yes_no(_lead_clause(text)) == "no"
+            self.asked is Slot.GOOD_TIME and _lead_answer(text) == "no"
         ):
             return self._callback_time(text, first=True)
         preface: list[str] = []
@@ -258,7 +261,7 @@ class ScriptedAgent(Agent):
         asked = self.asked
         answered = False
         if asked is Slot.GOOD_TIME:
-            verdict = nlu.yes_no(_lead_clause(text))
+            verdict = _lead_answer(text)
             if verdict is not None:
                 self.done.add(Slot.GOOD_TIME)
                 answered = True
@@ -379,7 +382,7 @@ class ScriptedAgent(Agent):
     # -- special paths --------------------------------------------------------------------
 
     def _identity(self, text: str) -> bool | None:
-        verdict = nlu.yes_no(_lead_clause(text))
+        verdict = _lead_answer(text)
         lowered = text.lower()
         if _SOMEONE_ELSE.search(lowered):
             return False
@@ -544,7 +547,7 @@ class ScriptedAgent(Agent):
         return self._next([self.script.line("no_slots", ctx)])
 
     def _confirm(self, text: str) -> list[TurnEvent]:
-        verdict = nlu.yes_no(_lead_clause(text))
+        verdict = _lead_answer(text)
         self.asked = None
         absorbed = self._absorb(text)  # "no, it's Cigna" corrects as it denies
         if verdict == "yes" or self.confirm_attempts >= 1 or (verdict is None and not absorbed):

@@ -41,6 +41,11 @@ _PHRASES: list[tuple[str, str]] = [
     (r"please do|yes please|sure thing|of course|for sure|you bet|you got it|all right", "yes"),
     (r"uh[- ]?huh|m+[- ]?hm+|mhm+|this is (?:he|she|him|her)|speaking", "yes"),
     (r"i (?:do|am|have|did|would|will|can(?!'?t))(?!n?'?t)\b", "yes"),
+    (
+        r"(?:i'?ve|i have|i)? ?got (?:a (?:few |couple (?:of )?)?|some |a little )?"
+        r"(?:minutes?|moments?|secs?|seconds?|time|bit)\b",
+        "yes",
+    ),
     (r"i'?m not|i am not|i (?:don'?t|do not|haven'?t|have not|didn'?t|won'?t|can'?t|cannot)", "no"),
     (r"it (?:isn'?t|is not|doesn'?t|does not|wasn'?t)|it'?s not|nothing", "no"),
     (r"(?:i )?dunno|no idea|unsure|uncertain|maybe|perhaps|possibly|might be|could be", "unsure"),
