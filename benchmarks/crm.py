@@ -56,6 +56,7 @@ from dentalvoice.crm.models import CrmWrite, WriteStatus
 from dentalvoice.crm.sender import OutboxSender
 from dentalvoice.db import Database, open_database
 from dentalvoice.db.migrate import upgrade
+from dentalvoice.demo.clinic import FIELDS
 from dentalvoice.dialer.models import AttemptStatus, CallAttempt
 from dentalvoice.leads.models import Lead
 from dentalvoice.locations.models import Location
@@ -64,14 +65,6 @@ from dentalvoice.voice import records
 
 CLI = [sys.executable, "-m", "dentalvoice"]
 ZONE = "America/New_York"
-FIELDS = {
-    "pain_level": ("AI pain level", "NUMERICAL"),
-    "urgency": ("AI urgency", "TEXT"),
-    "insurance_carrier": ("AI insurance carrier", "TEXT"),
-    "treatment_interest": ("AI treatment interest", "TEXT"),
-    "preferred_slot": ("AI preferred slot", "TEXT"),
-    "last_call_outcome": ("AI last call outcome", "TEXT"),
-}
 STAGES = ["New Lead", "Contacted", "Appointment Booked", "Lost"]
 # The mix of results: (outcome, the call held its slot in GHL itself).
 MIX: list[tuple[Outcome, bool]] = [
@@ -121,8 +114,8 @@ def seed_document(locations: int, contacts_each: int) -> dict[str, Any]:
                 "timezone": ZONE,
                 "pits": [{"name": "dentalvoice"}],
                 "custom_fields": [
-                    {"name": label, "data_type": kind, "field_key": f"contact.ai_{name}"}
-                    for name, (label, kind) in FIELDS.items()
+                    {"name": label, "data_type": kind, "field_key": key}
+                    for label, key, kind in FIELDS.values()
                 ],
                 "pipelines": [{"name": "New Patients", "stages": STAGES}],
                 "calendars": [{"name": "Consult", "open_hours": always, "slot_minutes": 30}],
@@ -173,7 +166,7 @@ async def seed_database(
                     "booked": stages["Appointment Booked"],
                     "not_interested": stages["Lost"],
                 },
-                options={"crm": {"fields": {n: f"contact.ai_{n}" for n in FIELDS}}},
+                options={"crm": {"fields": {n: key for n, (_, key, _) in FIELDS.items()}}},
             )
             session.add(location)
             await session.flush()

@@ -37,6 +37,7 @@ from dentalvoice.crm.ratelimit import TokenBucket
 from dentalvoice.crm.sender import OutboxSender, RetryPolicy
 from dentalvoice.crm.transport import GhlTransport
 from dentalvoice.db import Database
+from dentalvoice.demo.clinic import FIELDS
 from dentalvoice.dialer.models import AttemptStatus, CallAttempt
 from dentalvoice.emulators.ghl import Calendar, CustomField, GhlEmulator, ManualClock, Pipeline
 from dentalvoice.emulators.ghl import Location as GhlLocation
@@ -58,16 +59,9 @@ TRANSCRIPT = [
     ("agent", "Hi, this is Ava, an AI assistant calling from Sunrise Dental."),
     ("caller", "Hi, yes, I'd like implants, my gum has hurt for a week."),
 ]
-FIELD_NAMES = {
-    "pain_level": ("AI pain level", "NUMERICAL"),
-    "urgency": ("AI urgency", "TEXT"),
-    "insurance_carrier": ("AI insurance carrier", "TEXT"),
-    "treatment_interest": ("AI treatment interest", "TEXT"),
-    "preferred_slot": ("AI preferred slot", "TEXT"),
-    "last_call_outcome": ("AI last call outcome", "TEXT"),
-}
-# What `options(fields=True)` configures: option name → key (seeded in the emulator).
-FIELD_KEYS = {name: f"contact.ai_{name}" for name in FIELD_NAMES}
+# What `options(fields=True)` configures: option name → key (seeded in the emulator as the
+# demo clinic's fields are).
+FIELD_KEYS = {name: key for name, (_, key, _) in FIELDS.items()}
 BOOKED_STAGE, CONTACTED_STAGE, LOST_STAGE = "Appointment Booked", "Contacted", "Lost"
 _LOST = {"not_interested", "opted_out", "wrong_number"}
 _BOOKED = {"booked", "booking_pending"}
@@ -273,9 +267,9 @@ async def build_rig(
     pit = emulator.seed_pit(location_id=location.id)
     seeded = {
         name: emulator.seed_custom_field(
-            location_id=location.id, name=label, data_type=kind, field_key=FIELD_KEYS[name]
+            location_id=location.id, name=label, data_type=kind, field_key=key
         )
-        for name, (label, kind) in FIELD_NAMES.items()
+        for name, (label, key, kind) in FIELDS.items()
     }
     pipeline = emulator.seed_pipeline(
         location_id=location.id,
