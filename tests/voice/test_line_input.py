@@ -7,11 +7,29 @@ from typing import Any
 import numpy as np
 from pipecat.audio.vad.silero import SileroVADAnalyzer
 from pipecat.audio.vad.vad_analyzer import VADParams, VADState
-from pipecat.frames.frames import Frame, InputAudioRawFrame
-from pipecat.processors.frame_processor import FrameDirection
+from pipecat.frames.frames import (
+    Frame,
+    InputAudioRawFrame,
+    TextFrame,
+    VADUserStartedSpeakingFrame,
+    VADUserStoppedSpeakingFrame,
+)
+from pipecat.pipeline.task import PipelineParams
+from pipecat.processors.audio.vad_processor import VADProcessor
+from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
+from pipecat.tests.utils import run_test
 from pipecat.transports.websocket.fastapi import FastAPIWebsocketParams
+from pipecat.turns.types import ProcessFrameResult
+from pipecat.turns.user_stop import BaseUserTurnStopStrategy
+from pipecat.turns.user_turn_strategies import UserTurnStrategies
 
-from dentalvoice.voice.line_input import WARM_UP_WINDOWS, DirectInputTransport, InlineSileroVAD
+from dentalvoice.voice.line_input import (
+    WARM_UP_WINDOWS,
+    DirectInputTransport,
+    InlineSileroVAD,
+    LineTurnProcessor,
+    LineVADProcessor,
+)
 
 RATE = 16_000
 
@@ -109,3 +127,105 @@ async def test_a_quiet_window_scores_as_pipecats_analyzer_decides_it() -> None:
     frames = [clip[i : i + 640] for i in range(0, len(clip), 640)]
 
     assert [await ours.analyze_audio(f) for f in frames] == [stock._run_analyzer(f) for f in frames]
+
+
+class ToneVAD(InlineSileroVAD):
+    """The VAD with a stand-in for Silero that hears the test's tone as speech."""
+
+    def voice_confidence(self, buffer: bytes) -> float:
+        return 1.0 if np.abs(np.frombuffer(buffer, dtype=np.int16)).max() > 1000 else 0.0
+
+
+def line(*parts: tuple[str, int]) -> list[InputAudioRawFrame]:
+    """20 ms frames of quiet ("q") or tone ("t"), each part `ms` long."""
+    clip = b"".join(tone(ms) if kind == "t" else bytes(2 * RATE * ms // 1000) for kind, ms in parts)
+    return [
+        InputAudioRawFrame(clip[i : i + 640], sample_rate=RATE, num_channels=1)
+        for i in range(0, len(clip), 640)
+    ]
+
+
+async def downstream(processor: FrameProcessor, frames: list[InputAudioRawFrame]) -> list[object]:
+    """What reached the end: each audio frame as its index in `frames`, VAD events by name."""
+    down, _ = await run_test(
+        processor,
+        frames_to_send=frames,
+        pipeline_params=PipelineParams(audio_in_sample_rate=RATE),
+    )
+    vad_events = (VADUserStartedSpeakingFrame, VADUserStoppedSpeakingFrame)
+    return [
+        frames.index(f) if isinstance(f, InputAudioRawFrame) else type(f).__name__
+        for f in down
+        if isinstance(f, (InputAudioRawFrame, *vad_events))
+    ]
+
+
+STARTED, STOPPED = "VADUserStartedSpeakingFrame", "VADUserStoppedSpeakingFrame"
+
+
+def vad_params() -> VADParams:
+    return VADParams(start_secs=0.1, stop_secs=0.2, min_volume=0.35)
+
+
+async def test_quiet_audio_far_from_speech_stops_at_the_vad() -> None:
+    # 2 s of quiet, 0.6 s of "speech", 3 s of quiet.
+    frames = line(("q", 2000), ("t", 600), ("q", 3000))
+    gated = await downstream(
+        LineVADProcessor(vad_analyzer=ToneVAD(params=vad_params()), preroll_s=0.2, hangover_s=0.5),
+        frames,
+    )
+    stock = await downstream(VADProcessor(vad_analyzer=ToneVAD(params=vad_params())), frames)
+
+    # What went on is what Pipecat's processor passes, in its order, less quiet audio only.
+    assert [f for f in stock if f in gated or isinstance(f, str)] == gated
+    assert STARTED in gated and STOPPED in gated
+    passed = [f for f in gated if isinstance(f, int)]
+    speech_start, speech_end = 100, 130  # frame indexes of the tone
+    stopped_at = stock[stock.index(STOPPED) - 1]  # the frame after which Silero said it ended
+    # The call's first moments (the gate opens only after a quiet stretch), ...
+    assert passed[:25] == list(range(25))
+    # ... then one unbroken stretch: the 0.2 s held before the frame Silero first heard (one
+    # of the tone's first few), everything after it, and 0.5 s of quiet counted from the stop.
+    later = passed[25:]
+    assert later == list(range(later[0], later[-1] + 1))
+    assert speech_start <= later[0] + 9 <= speech_start + 4
+    assert later[-1] == stopped_at + 24
+    assert speech_end < stopped_at < len(frames) - 30
+
+
+async def test_a_start_silero_confirms_at_once_follows_the_audio_held_before_it() -> None:
+    frames = line(("q", 1000), ("t", 300), ("q", 1000))
+    params = VADParams(start_secs=0.0, stop_secs=0.2, min_volume=0.35)
+    gated = await downstream(
+        LineVADProcessor(vad_analyzer=ToneVAD(params=params), preroll_s=0.2, hangover_s=0.3),
+        frames,
+    )
+    stock = await downstream(VADProcessor(vad_analyzer=ToneVAD(params=params)), frames)
+
+    assert [f for f in stock if f in gated or isinstance(f, str)] == gated
+    start = gated.index(STARTED)
+    # The 0.2 s held before it, in order, right before it.
+    assert gated[start - 10 : start] == list(range(gated[start - 1] - 9, gated[start - 1] + 1))
+
+
+class Recorded(BaseUserTurnStopStrategy):
+    """A stop strategy that only records what it was given."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.frames: list[Frame] = []
+
+    async def process_frame(self, frame: Frame) -> ProcessFrameResult:
+        self.frames.append(frame)
+        return ProcessFrameResult.CONTINUE
+
+
+async def test_the_callers_audio_ends_at_the_turn_processor() -> None:
+    strategy = Recorded()
+    audio_frame, text = audio(20), TextFrame("hello")
+    processor = LineTurnProcessor(user_turn_strategies=UserTurnStrategies(stop=[strategy]))
+
+    down, _ = await run_test(processor, frames_to_send=[audio_frame, text])
+
+    assert audio_frame in strategy.frames  # the turn detector hears it ...
+    assert audio_frame not in down and text in down  # ... and nothing after it gets it

@@ -21,19 +21,16 @@ from datetime import datetime
 from loguru import logger
 from pipecat.audio.turn.smart_turn.base_smart_turn import SmartTurnParams
 from pipecat.audio.turn.smart_turn.local_smart_turn_v3 import LocalSmartTurnAnalyzerV3
-from pipecat.audio.vad.silero import SileroVADAnalyzer
 from pipecat.audio.vad.vad_analyzer import VADParams
 from pipecat.pipeline.pipeline import Pipeline
 from pipecat.pipeline.runner import PipelineRunner
 from pipecat.pipeline.task import PipelineParams, PipelineTask
-from pipecat.processors.audio.vad_processor import VADProcessor
 from pipecat.transports.websocket.fastapi import FastAPIWebsocketParams
 from pipecat.turns.user_start import (
     TranscriptionUserTurnStartStrategy,
     VADUserTurnStartStrategy,
 )
 from pipecat.turns.user_stop import TurnAnalyzerUserTurnStopStrategy
-from pipecat.turns.user_turn_processor import UserTurnProcessor
 from pipecat.turns.user_turn_strategies import UserTurnStrategies
 
 from dentalvoice.config import Settings
@@ -50,7 +47,7 @@ from dentalvoice.voice.agents import AgentFactory, agent_factory
 from dentalvoice.voice.calendar import GhlCalendar
 from dentalvoice.voice.context import AnsweredCall, answered_call
 from dentalvoice.voice.latency import LatencyObserver, TurnLatency
-from dentalvoice.voice.line_input import InlineSileroVAD
+from dentalvoice.voice.line_input import InlineSileroVAD, LineTurnProcessor, LineVADProcessor
 from dentalvoice.voice.playback import PhoneLineTransport
 from dentalvoice.voice.providers import SpeechProviders, speech_providers
 from dentalvoice.voice.serializer import PhoneLineSerializer
@@ -284,7 +281,7 @@ class VoiceCallHandler:
         calendar.start()
         return calendar
 
-    def _turn_analysis(self) -> tuple[SileroVADAnalyzer, UserTurnStrategies]:
+    def _turn_analysis(self) -> tuple[InlineSileroVAD, UserTurnStrategies]:
         return InlineSileroVAD(params=self.turn_taking.vad), self.turn_taking.strategies()
 
     def _pipeline(
@@ -292,7 +289,7 @@ class VoiceCallHandler:
         call: LiveCall,
         processor: AgentProcessor,
         *,
-        vad: SileroVADAnalyzer,
+        vad: InlineSileroVAD,
         turns: UserTurnStrategies,
     ) -> tuple[Pipeline, PhoneLineTransport]:
         # No auto hang-up: our TwiML has nothing after </Connect>, so closing the socket at the
@@ -319,9 +316,13 @@ class VoiceCallHandler:
         pipeline = Pipeline(
             [
                 transport.input(),
-                VADProcessor(vad_analyzer=vad),
+                # The quiet after speech flows on past Smart Turn's silence fallback, which
+                # counts it, with room to spare.
+                LineVADProcessor(
+                    vad_analyzer=vad, hangover_s=self.turn_taking.silence_fallback_s + 0.5
+                ),
                 self._speech.stt(),
-                UserTurnProcessor(user_turn_strategies=turns),
+                LineTurnProcessor(user_turn_strategies=turns),
                 processor,
                 self._speech.tts(),
                 transport.output(),
