@@ -24,6 +24,7 @@ agent), so the time from the turn's decision to its first audio sent is ours alo
     python benchmarks/latency.py scenarios/implant-consult-insured.yaml scenarios/dentures.yaml
     python benchmarks/latency.py --config ours scenarios/
     python benchmarks/latency.py --config overhead scenarios/implant-consult-insured.yaml
+    python benchmarks/latency.py --config overhead --repeat 3 scenarios/dentures.yaml
 """
 
 from __future__ import annotations
@@ -125,6 +126,7 @@ class Figures:
     moments: dict[str, list[float]] = field(default_factory=lambda: {m: [] for m in MOMENTS})
     outcomes: list[str] = field(default_factory=list)
     orchestration: list[float] = field(default_factory=list)  # turn decided -> audio sent
+    agent: list[float] = field(default_factory=list)  # turn decided -> first sentence pushed
 
     def summary(self) -> str:
         if not self.v2v:
@@ -153,10 +155,10 @@ async def measure(
 ) -> Figures:
     figures = Figures(name)
     with tempfile.TemporaryDirectory(prefix="dv-latency-") as tmp:
-        for scenario in scenarios:
+        for number, scenario in enumerate(scenarios):
             result = await run_demo(
                 scenario=scenario,
-                data_dir=Path(tmp) / scenario.name,
+                data_dir=Path(tmp) / f"{number}-{scenario.name}",
                 providers=providers,
                 turn_taking=turn_taking,
             )
@@ -174,6 +176,8 @@ async def measure(
                 decided, sent = turn.turn_decided, turn.first_audio_sent
                 if decided is not None and sent is not None:
                     figures.orchestration.append((sent - decided) * 1000)
+                    if turn.reply_ready is not None:
+                        figures.agent.append((turn.reply_ready - decided) * 1000)
             outcome = result.result.qualification.outcome if result.result else None
             figures.outcomes.append(f"{scenario.name}={outcome.value if outcome else None}")
             p50 = f"p50={statistics.median(values):.0f} ms" if values else "no answered turn"
@@ -181,8 +185,10 @@ async def measure(
     return figures
 
 
-async def run(paths: list[str], configs: list[str], vad_stop_s: float | None) -> None:
-    scenarios = load_scenarios(paths)
+async def run(
+    paths: list[str], configs: list[str], vad_stop_s: float | None, repeat: int = 1
+) -> None:
+    scenarios = load_scenarios(paths) * repeat
     results: dict[str, Figures] = {}
     if "ours" in configs:
         taking = TurnTaking()
@@ -204,7 +210,11 @@ async def run(paths: list[str], configs: list[str], vad_stop_s: float | None) ->
             print(
                 f"orchestration (turn decided -> first audio sent, instant providers): "
                 f"{len(added)} turns, p50={statistics.median(added):.1f} ms "
-                f"p99={percentile(added, 0.99):.1f} ms max={max(added):.1f} ms"
+                f"p99={percentile(added, 0.99):.1f} ms max={max(added):.1f} ms\n"
+                f"  of which the agent (turn decided -> first sentence pushed): "
+                f"p50={statistics.median(figures.agent):.1f} ms "
+                f"p99={percentile(figures.agent, 0.99):.1f} ms\n"
+                f"  all, ms: {' '.join(f'{ms:.1f}' for ms in sorted(added))}"
             )
     ours, stock = results.get("ours"), results.get("stock")
     if ours and stock and ours.v2v and stock.v2v:
@@ -228,9 +238,12 @@ def main() -> None:
         default=None,
         help="ours with this Silero stop_secs (silence before the speech counts as ended)",
     )
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="run the scenario set this many times (1)"
+    )
     args = parser.parse_args()
     configs = ["ours", "stock"] if args.config == "both" else [args.config]
-    asyncio.run(run(args.paths, configs, args.vad_stop_s))
+    asyncio.run(run(args.paths, configs, args.vad_stop_s, args.repeat))
 
 
 if __name__ == "__main__":
