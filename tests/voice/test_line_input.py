@@ -1,12 +1,16 @@
-"""Inbound audio: each frame goes on as it is read, and Silero runs without a thread hop."""
+"""Inbound audio: each frame goes on as it is read, Silero runs without a thread hop, and only
+the audio that can matter goes past the VAD and none past the turn detector."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import numpy as np
+import pytest
+from pipecat.audio import volume as volume_module
 from pipecat.audio.vad.silero import SileroVADAnalyzer
 from pipecat.audio.vad.vad_analyzer import VADParams, VADState
+from pipecat.audio.volume import AudioVolumeTracker
 from pipecat.frames.frames import (
     Frame,
     InputAudioRawFrame,
@@ -29,6 +33,7 @@ from dentalvoice.voice.line_input import (
     InlineSileroVAD,
     LineTurnProcessor,
     LineVADProcessor,
+    LineVolume,
 )
 
 RATE = 16_000
@@ -229,3 +234,45 @@ async def test_the_callers_audio_ends_at_the_turn_processor() -> None:
 
     assert audio_frame in strategy.frames  # the turn detector hears it ...
     assert audio_frame not in down and text in down  # ... and nothing after it gets it
+
+
+def volumes(tracker: AudioVolumeTracker, clip: np.ndarray) -> list[float]:
+    """The tracker's volume after each 32 ms window of `clip` (int16 samples)."""
+    out = []
+    for start in range(0, len(clip) - 511, 512):
+        tracker.update(clip[start : start + 512].tobytes(), RATE)
+        out.append(tracker.volume)
+    return out
+
+
+@pytest.mark.parametrize("hz", [60, 1000, 4000, 7500])
+def test_the_line_volume_is_pipecats_own_at_every_level(hz: int) -> None:
+    # Each level for 0.6 s, from digital silence and a 1-LSB hiss up past the absolute gate,
+    # where the shortcut must give way to the measurement (the shelf boosts 4 and 7.5 kHz).
+    t = np.arange(int(RATE * 0.6)) / RATE
+    levels = [0.0, 1.0, 3.0, 6.0, 10.0, 20.0, 60.0, 300.0, 3000.0]
+    clip = np.concatenate([np.round(a * np.sin(2 * np.pi * hz * t)) for a in levels])
+    clip = clip.astype(np.int16)
+
+    ours, pipecats = volumes(LineVolume(), clip), volumes(AudioVolumeTracker(), clip)
+
+    assert ours == pipecats
+    assert 0.0 in ours and max(ours) > 0.5  # both sides of the gate were crossed
+
+
+def test_a_silent_line_is_not_measured(monkeypatch: pytest.MonkeyPatch) -> None:
+    measured: list[int] = []
+    real = volume_module.calculate_audio_volume
+    monkeypatch.setattr(
+        volume_module,
+        "calculate_audio_volume",
+        lambda audio, rate: measured.append(len(audio)) or real(audio, rate),
+    )
+    rng = np.random.default_rng(7)
+    hiss = rng.integers(-2, 3, size=RATE * 2).astype(np.int16)
+    speech_level = (rng.standard_normal(RATE) * 3000).astype(np.int16)
+
+    quiet = volumes(LineVolume(), np.concatenate([np.zeros(RATE, np.int16), hiss]))
+    assert set(quiet) == {0.0} and measured == []
+    loud = volumes(LineVolume(), speech_level)
+    assert measured and loud[-1] > 0.5
