@@ -32,6 +32,7 @@ from pipecat.turns.user_start import (
 )
 from pipecat.turns.user_stop import TurnAnalyzerUserTurnStopStrategy
 from pipecat.turns.user_turn_strategies import UserTurnStrategies
+from threadpoolctl import threadpool_limits
 
 from dentalvoice.config import Settings
 from dentalvoice.conversation.agent import Action, Agent
@@ -162,6 +163,11 @@ class VoiceCallHandler:
 
     async def warm_up(self) -> None:
         """Load the speech models now (in a thread), so the first call does not wait ~2 s."""
+        # One BLAS thread: calls are the parallelism. With OpenBLAS's default (one per core),
+        # each Smart Turn decision's small matrix products woke a second thread that spun for
+        # as long again: 122 ms of CPU for a 62 ms decision, 55 ms with one thread
+        # (benchmarks/turn_models.py), which at dozens of calls is a core's worth of waste.
+        threadpool_limits(limits=1, user_api="blas")
         await self._speech.warm_up()
         # What is loaded now lives as long as the process: out of the cyclic collector with it.
         # A full collection over those ~350k objects stalled the event loop, and with it every

@@ -1,0 +1,36 @@
+"""What the voice handler sets up in its process before the first call."""
+
+from __future__ import annotations
+
+import gc
+
+from threadpoolctl import threadpool_info, threadpool_limits
+
+from dentalvoice.config import load_settings
+from dentalvoice.voice.handler import VoiceCallHandler
+from dentalvoice.voice.providers import SpeechProviders
+
+
+def blas_threads() -> list[int]:
+    return [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+
+
+async def test_warm_up_leaves_the_process_one_blas_thread() -> None:
+    built: list[str] = []
+    providers = SpeechProviders(
+        stt=lambda: built.append("stt"), tts=lambda: built.append("tts"), name="recorded"
+    )
+    # No database: warming up touches none.
+    handler = VoiceCallHandler(settings=load_settings(_env_file=None), db=None, providers=providers)
+    original = threadpool_info()
+    assert blas_threads(), "numpy here links a BLAS"
+    threadpool_limits(limits=2, user_api="blas")  # as on a machine with cores to spare
+    try:
+        await handler.warm_up()
+
+        # Calls are the parallelism: a second BLAS thread only spins beside each model run.
+        assert set(blas_threads()) == {1}
+        assert built == ["stt", "tts"]
+    finally:
+        gc.unfreeze()
+        threadpool_limits(limits={pool["prefix"]: pool["num_threads"] for pool in original})
