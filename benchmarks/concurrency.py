@@ -38,6 +38,13 @@ decided speech ended.
     python benchmarks/concurrency.py --quick         # fewer steps and answers, about 6 minutes
     python benchmarks/concurrency.py --run cloud --max-calls 100
     python benchmarks/concurrency.py --run local --local-steps 1,2,3
+    python benchmarks/concurrency.py --run overhead   # instant providers, 3 calls, ~2 minutes
+
+`--run overhead` is the orchestration overhead: instant providers (the fake STT's transcript
+at the segment's end, the scripted agent with no delay, the tone at once), so the time from the
+turn's decision to its first audio sent is the pipeline's own, measured with the far end in its
+own process as in production (`benchmarks/latency.py --config overhead` measures the same
+beside the emulator and a caller that runs Whisper in the app's process).
 
 Benchmarks print; they never assert.
 """
@@ -252,16 +259,22 @@ class CloudLikeAgent(Agent):
             yield event
 
 
-def cloud_like(transcripts: Sequence[str]) -> tuple[SpeechProviders, Callable[..., Agent]]:
-    """The providers and the agent factory of the cloud-like run."""
+def cloud_like(
+    transcripts: Sequence[str],
+    *,
+    stt_s: float = STT_S,
+    llm_s: float = LLM_FIRST_S,
+    tts_s: float = TTS_FIRST_S,
+) -> tuple[SpeechProviders, Callable[..., Agent]]:
+    """The providers and the agent factory of the cloud-like run (all delays 0: instant)."""
 
     def agent(context: CallContext) -> Agent:
-        return CloudLikeAgent(build_agent(context=context))
+        return CloudLikeAgent(build_agent(context=context), first_event_s=llm_s)
 
     providers = SpeechProviders(
-        stt=lambda: CloudLikeSTT(transcripts=transcripts),
-        tts=lambda: CloudLikeTTS(),
-        name="cloud-like",
+        stt=lambda: CloudLikeSTT(transcripts=transcripts, delay_s=stt_s),
+        tts=lambda: CloudLikeTTS(first_audio_s=tts_s),
+        name="cloud-like" if stt_s or llm_s or tts_s else "instant",
     )
     return providers, agent
 
@@ -332,6 +345,20 @@ class Step:
             live += change
             peak = max(peak, live)
         return peak
+
+    def orchestration_ms(self) -> tuple[list[float], list[float]]:
+        """Per turn, in ms: turn decided → first audio sent, and turn decided → reply ready."""
+        whole: list[float] = []
+        agent: list[float] = []
+        for result in self.results:
+            for turn in result.turns:
+                decided = getattr(turn, "turn_decided", None)
+                sent, ready = turn.first_audio_sent, getattr(turn, "reply_ready", None)
+                if decided is not None and sent is not None:
+                    whole.append((sent - decided) * 1000)
+                    if ready is not None:
+                        agent.append((ready - decided) * 1000)
+        return whole, agent
 
     def stages_ms(self) -> dict[str, list[float]]:
         """App side, per turn: each pipeline moment in ms after the VAD heard speech end."""
@@ -493,6 +520,9 @@ async def run_step(
     )
     if kind == "cloud-like":
         providers, agent_factory = cloud_like([text for text, _ in answers])
+    elif kind == "instant":
+        texts = [text for text, _ in answers]
+        providers, agent_factory = cloud_like(texts, stt_s=0.0, llm_s=0.0, tts_s=0.0)
     else:
         providers, agent_factory = None, None  # the defaults: local models, scripted agent
     probe = Probe()
@@ -751,6 +781,49 @@ async def run(args: argparse.Namespace) -> None:
         print(line)
 
 
+async def overhead(args: argparse.Namespace) -> None:
+    """A few calls with instant providers: what the pipeline itself adds to each turn."""
+    configure_logging(level=args.log_level)
+    scenario = load_scenarios([args.scenario])[0]
+    answers = await asyncio.to_thread(caller_answers, scenario, args.answers or 99)
+    print(
+        f"{os.cpu_count()} CPUs; {args.overhead_calls} simultaneous calls, {len(answers)} caller"
+        f" answers each; instant providers (the transcript at the segment's end, the scripted"
+        f" agent at once, a tone at once); far end"
+        f" {'in this process' if args.same_process else 'in its own process'}"
+    )
+    print(HEADER, flush=True)
+    with tempfile.TemporaryDirectory(prefix="dv-overhead-") as tmp:
+        step = await run_step(
+            kind="instant",
+            n=args.overhead_calls,
+            answers=answers,
+            scenario=scenario,
+            args=args,
+            workdir=Path(tmp),
+        )
+    print(row(step))
+    print(detail(step))
+    whole, agent = step.orchestration_ms()
+    if not whole:
+        print("orchestration: no turn was answered")
+        return
+    print(
+        f"orchestration (turn decided -> first audio sent): {len(whole)} turns,"
+        f" p50={percentile(whole, 0.5):.1f} ms p99={percentile(whole, 0.99):.1f} ms"
+        f" max={max(whole):.1f} ms; the agent's part (-> first sentence pushed)"
+        f" p50={percentile(agent, 0.5):.1f} ms p99={percentile(agent, 0.99):.1f} ms"
+    )
+    turns = [
+        ((turn.first_audio_sent - turn.turn_decided) * 1000, number, index)
+        for number, result in enumerate(step.results)
+        for index, turn in enumerate(result.turns)
+        if turn.turn_decided is not None and turn.first_audio_sent is not None
+    ]
+    slowest = ", ".join(f"call {c} turn {t}: {ms:.1f}" for ms, c, t in sorted(turns)[-5:])
+    print(f"  slowest turns (ms): {slowest}")
+
+
 def main() -> None:
     """Parse the options and run."""
     parser = argparse.ArgumentParser(
@@ -759,7 +832,13 @@ def main() -> None:
         epilog="\n\n".join((__doc__ or "").split("\n\n")[1:]),
     )
     parser.add_argument(
-        "--run", choices=["cloud", "local", "both"], default="both", help="which ramps (both)"
+        "--run",
+        choices=["cloud", "local", "both", "overhead"],
+        default="both",
+        help="which ramps (both), or the orchestration overhead with instant providers",
+    )
+    parser.add_argument(
+        "--overhead-calls", type=int, default=3, help="simultaneous calls of --run overhead (3)"
     )
     parser.add_argument(
         "--max-calls", type=int, default=150, help="largest N tried in either ramp (150)"
@@ -797,11 +876,13 @@ def main() -> None:
         args.cloud_steps = QUICK_CLOUD_STEPS if args.quick else CLOUD_STEPS
     if args.local_steps is None:
         args.local_steps = QUICK_LOCAL_STEPS if args.quick else LOCAL_STEPS
-    if args.answers is None:
+    if args.answers is None and args.run != "overhead":  # overhead: every fact
         args.answers = 3 if args.quick else 5
-    if not 0 < args.cps <= 100 or not 1 <= args.max_calls <= 1000 or args.answers < 1:
-        parser.error("--cps must be in (0, 100], --max-calls in 1..1000, --answers >= 1")
-    asyncio.run(run(args))
+    if args.answers is not None and args.answers < 1:
+        parser.error("--answers must be >= 1")
+    if not 0 < args.cps <= 100 or not 1 <= args.max_calls <= 1000 or args.overhead_calls < 1:
+        parser.error("--cps must be in (0, 100], --max-calls in 1..1000, --overhead-calls >= 1")
+    asyncio.run(overhead(args) if args.run == "overhead" else run(args))
 
 
 if __name__ == "__main__":
