@@ -39,6 +39,7 @@ decided speech ended.
     python benchmarks/concurrency.py --run cloud --max-calls 100
     python benchmarks/concurrency.py --run local --local-steps 1,2,3
     python benchmarks/concurrency.py --run overhead   # instant providers, 3 calls, ~2 minutes
+    python benchmarks/concurrency.py --run overhead --overhead-calls 1 --rounds 3
 
 `--run overhead` is the orchestration overhead: instant providers (the fake STT's transcript
 at the segment's end, the scripted agent with no delay, the tone at once), so the time from the
@@ -782,29 +783,41 @@ async def run(args: argparse.Namespace) -> None:
 
 
 async def overhead(args: argparse.Namespace) -> None:
-    """A few calls with instant providers: what the pipeline itself adds to each turn."""
+    """Calls with instant providers: what the pipeline itself adds to each turn."""
     configure_logging(level=args.log_level)
     scenario = load_scenarios([args.scenario])[0]
     answers = await asyncio.to_thread(caller_answers, scenario, args.answers or 99)
     print(
-        f"{os.cpu_count()} CPUs; {args.overhead_calls} simultaneous calls, {len(answers)} caller"
-        f" answers each; instant providers (the transcript at the segment's end, the scripted"
-        f" agent at once, a tone at once); far end"
+        f"{os.cpu_count()} CPUs; {args.rounds} round(s) of {args.overhead_calls} simultaneous"
+        f" call(s), {len(answers)} caller answers each; instant providers (the transcript at the"
+        f" segment's end, the scripted agent at once, a tone at once); far end"
         f" {'in this process' if args.same_process else 'in its own process'}"
     )
     print(HEADER, flush=True)
+    whole: list[float] = []
+    agent: list[float] = []
+    turns: list[tuple[float, int, int]] = []
     with tempfile.TemporaryDirectory(prefix="dv-overhead-") as tmp:
-        step = await run_step(
-            kind="instant",
-            n=args.overhead_calls,
-            answers=answers,
-            scenario=scenario,
-            args=args,
-            workdir=Path(tmp),
-        )
-    print(row(step))
-    print(detail(step))
-    whole, agent = step.orchestration_ms()
+        for round_ in range(args.rounds):
+            step = await run_step(
+                kind="instant",
+                n=args.overhead_calls,
+                answers=answers,
+                scenario=scenario,
+                args=args,
+                workdir=Path(tmp) / str(round_),
+            )
+            print(row(step))
+            print(detail(step), flush=True)
+            step_whole, step_agent = step.orchestration_ms()
+            whole += step_whole
+            agent += step_agent
+            turns += [
+                ((turn.first_audio_sent - turn.turn_decided) * 1000, round_, index)
+                for result in step.results
+                for index, turn in enumerate(result.turns)
+                if turn.turn_decided is not None and turn.first_audio_sent is not None
+            ]
     if not whole:
         print("orchestration: no turn was answered")
         return
@@ -814,13 +827,7 @@ async def overhead(args: argparse.Namespace) -> None:
         f" max={max(whole):.1f} ms; the agent's part (-> first sentence pushed)"
         f" p50={percentile(agent, 0.5):.1f} ms p99={percentile(agent, 0.99):.1f} ms"
     )
-    turns = [
-        ((turn.first_audio_sent - turn.turn_decided) * 1000, number, index)
-        for number, result in enumerate(step.results)
-        for index, turn in enumerate(result.turns)
-        if turn.turn_decided is not None and turn.first_audio_sent is not None
-    ]
-    slowest = ", ".join(f"call {c} turn {t}: {ms:.1f}" for ms, c, t in sorted(turns)[-5:])
+    slowest = ", ".join(f"round {r} turn {t}: {ms:.1f}" for ms, r, t in sorted(turns)[-5:])
     print(f"  slowest turns (ms): {slowest}")
 
 
@@ -839,6 +846,9 @@ def main() -> None:
     )
     parser.add_argument(
         "--overhead-calls", type=int, default=3, help="simultaneous calls of --run overhead (3)"
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="rounds of --run overhead, one after another (1)"
     )
     parser.add_argument(
         "--max-calls", type=int, default=150, help="largest N tried in either ramp (150)"
@@ -880,8 +890,12 @@ def main() -> None:
         args.answers = 3 if args.quick else 5
     if args.answers is not None and args.answers < 1:
         parser.error("--answers must be >= 1")
-    if not 0 < args.cps <= 100 or not 1 <= args.max_calls <= 1000 or args.overhead_calls < 1:
-        parser.error("--cps must be in (0, 100], --max-calls in 1..1000, --overhead-calls >= 1")
+    if (
+        not 0 < args.cps <= 100
+        or not 1 <= args.max_calls <= 1000
+        or min(args.overhead_calls, args.rounds) < 1
+    ):
+        parser.error("--cps in (0, 100], --max-calls in 1..1000, --overhead-calls, --rounds >= 1")
     asyncio.run(overhead(args) if args.run == "overhead" else run(args))
 
 
