@@ -97,7 +97,7 @@ class InlineSileroVAD(SileroVADAnalyzer):
         return self._vad_state is VADState.QUIET
 
     async def analyze_audio(self, buffer: bytes) -> VADState:
-        """The VAD state after `buffer` (blocking, briefly: ~0.1 ms a window)."""
+        """The VAD state after `buffer` (blocking, briefly: ~0.25 ms a window Silero scores)."""
         return self._run_analyzer(buffer)
 
     def voice_confidence(self, buffer: bytes) -> float:
@@ -148,8 +148,11 @@ class LineVADProcessor(VADProcessor):
     So while Silero hears nothing, frames wait here, the last `preroll_s` of them; older ones
     are dropped. The moment Silero hears a possible start, the held frames go on first, then
     everything, so from there on STT and the turn detector see the frames they would have
-    seen. After speech the audio flows for `hangover_s` more of quiet: that must outlast the
-    turn detector's silence fallback, which counts the quiet frames it is given.
+    seen. (Smart Turn dates audio by when it arrives, so it takes the whole held second as
+    lead-in where it would have taken the last 0.6 s: more quiet ahead of the speech, in a
+    window it pads with silence to 8 s anyway.) After speech the audio flows for `hangover_s`
+    more of quiet: that must outlast the turn detector's silence fallback, which counts the
+    quiet frames it is given.
     """
 
     def __init__(
