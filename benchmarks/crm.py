@@ -56,7 +56,7 @@ from dentalvoice.crm.models import CrmWrite, WriteStatus
 from dentalvoice.crm.sender import OutboxSender
 from dentalvoice.db import Database, open_database
 from dentalvoice.db.migrate import upgrade
-from dentalvoice.demo.clinic import FIELDS
+from dentalvoice.demo.clinic import FIELD_KEYS, FIELDS
 from dentalvoice.dialer.models import AttemptStatus, CallAttempt
 from dentalvoice.leads.models import Lead
 from dentalvoice.locations.models import Location
@@ -166,7 +166,7 @@ async def seed_database(
                     "booked": stages["Appointment Booked"],
                     "not_interested": stages["Lost"],
                 },
-                options={"crm": {"fields": {n: key for n, (_, key, _) in FIELDS.items()}}},
+                options={"crm": {"fields": FIELD_KEYS}},
             )
             session.add(location)
             await session.flush()

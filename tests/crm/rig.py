@@ -37,7 +37,7 @@ from dentalvoice.crm.ratelimit import TokenBucket
 from dentalvoice.crm.sender import OutboxSender, RetryPolicy
 from dentalvoice.crm.transport import GhlTransport
 from dentalvoice.db import Database
-from dentalvoice.demo.clinic import FIELDS
+from dentalvoice.demo.clinic import FIELD_KEYS, FIELDS
 from dentalvoice.dialer.models import AttemptStatus, CallAttempt
 from dentalvoice.emulators.ghl import Calendar, CustomField, GhlEmulator, ManualClock, Pipeline
 from dentalvoice.emulators.ghl import Location as GhlLocation
@@ -59,9 +59,6 @@ TRANSCRIPT = [
     ("agent", "Hi, this is Ava, an AI assistant calling from Sunrise Dental."),
     ("caller", "Hi, yes, I'd like implants, my gum has hurt for a week."),
 ]
-# What `options(fields=True)` configures: option name → key (seeded in the emulator as the
-# demo clinic's fields are).
-FIELD_KEYS = {name: key for name, (_, key, _) in FIELDS.items()}
 BOOKED_STAGE, CONTACTED_STAGE, LOST_STAGE = "Appointment Booked", "Contacted", "Lost"
 _LOST = {"not_interested", "opted_out", "wrong_number"}
 _BOOKED = {"booked", "booking_pending"}

@@ -31,7 +31,8 @@ from dentalvoice.crm.writes import (
     WriteKind,
     parse_op,
 )
-from tests.crm.rig import FIELD_KEYS, SLOT, qualification
+from dentalvoice.demo.clinic import FIELD_KEYS
+from tests.crm.rig import SLOT, qualification
 
 ATTEMPT = uuid.UUID("00000000-0000-4000-8000-000000000001")
 

@@ -51,6 +51,8 @@ FIELDS: Final[dict[str, tuple[str, str, str]]] = {
     "preferred_slot": ("Preferred appointment", "contact.ai_preferred_slot", "TEXT"),
     "last_call_outcome": ("Last AI call outcome", "contact.ai_last_call_outcome", "TEXT"),
 }
+# What a location seeded with `FIELDS` sets as its `crm.fields`: our field → the GHL key.
+FIELD_KEYS: Final[dict[str, str]] = {field: key for field, (_, key, _) in FIELDS.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,9 +115,7 @@ def seed_clinic(
         calendar_id=calendar_id,
         pipeline_id=pipeline.id,
         pipeline_stages={outcome.value: stage_ids[name] for outcome, name in STAGE_OF.items()},
-        options=LocationOptions.model_validate(
-            {"crm": {"fields": {field: key for field, (_, key, _) in FIELDS.items()}}}
-        ),
+        options=LocationOptions.model_validate({"crm": {"fields": FIELD_KEYS}}),
     )
     return DemoClinic(contact_id=contact_id, calendar_id=calendar_id, location=ours)
 
