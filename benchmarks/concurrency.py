@@ -82,6 +82,7 @@ from pipecat.services.stt_service import SegmentedSTTService
 from pipecat.services.tts_service import TTSService
 from pipecat.utils.time import time_now_iso8601
 
+from bench_support import orchestration_ms, percentile
 from concurrency_far_end import (
     CallerPlan,
     CallMeasure,
@@ -347,20 +348,6 @@ class Step:
             peak = max(peak, live)
         return peak
 
-    def orchestration_ms(self) -> tuple[list[float], list[float]]:
-        """Per turn, in ms: turn decided → first audio sent, and turn decided → reply ready."""
-        whole: list[float] = []
-        agent: list[float] = []
-        for result in self.results:
-            for turn in result.turns:
-                decided = getattr(turn, "turn_decided", None)
-                sent, ready = turn.first_audio_sent, getattr(turn, "reply_ready", None)
-                if decided is not None and sent is not None:
-                    whole.append((sent - decided) * 1000)
-                    if ready is not None:
-                        agent.append((ready - decided) * 1000)
-        return whole, agent
-
     def stages_ms(self) -> dict[str, list[float]]:
         """App side, per turn: each pipeline moment in ms after the VAD heard speech end."""
         stages: dict[str, list[float]] = {}
@@ -371,12 +358,6 @@ class Step:
                     if ms is not None:
                         stages.setdefault(name, []).append(ms)
         return stages
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    """Nearest-rank percentile (`q` in 0..1) of a non-empty sequence."""
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def phone(i: int) -> str:
@@ -794,9 +775,8 @@ async def overhead(args: argparse.Namespace) -> None:
         f" {'in this process' if args.same_process else 'in its own process'}"
     )
     print(HEADER, flush=True)
-    whole: list[float] = []
     agent: list[float] = []
-    turns: list[tuple[float, int, int]] = []
+    turns: list[tuple[float, int, int]] = []  # (ms, round, turn) for each answered turn
     with tempfile.TemporaryDirectory(prefix="dv-overhead-") as tmp:
         for round_ in range(args.rounds):
             step = await run_step(
@@ -809,15 +789,14 @@ async def overhead(args: argparse.Namespace) -> None:
             )
             print(row(step))
             print(detail(step), flush=True)
-            step_whole, step_agent = step.orchestration_ms()
-            whole += step_whole
-            agent += step_agent
-            turns += [
-                ((turn.first_audio_sent - turn.turn_decided) * 1000, round_, index)
-                for result in step.results
-                for index, turn in enumerate(result.turns)
-                if turn.turn_decided is not None and turn.first_audio_sent is not None
-            ]
+            for result in step.results:
+                for index, turn in enumerate(result.turns):
+                    added = orchestration_ms(turn)
+                    if added is not None:
+                        turns.append((added[0], round_, index))
+                        if added[1] is not None:
+                            agent.append(added[1])
+    whole = [ms for ms, _, _ in turns]
     if not whole:
         print("orchestration: no turn was answered")
         return

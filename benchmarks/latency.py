@@ -34,7 +34,7 @@ import asyncio
 import functools
 import statistics
 import tempfile
-from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -45,6 +45,7 @@ from pipecat.services.stt_service import SegmentedSTTService
 from pipecat.services.tts_service import TTSService
 from pipecat.utils.time import time_now_iso8601
 
+from bench_support import orchestration_ms, percentile
 from dentalvoice.conversation.evaluation.scenario import Scenario, load_scenarios
 from dentalvoice.demo import run_demo
 from dentalvoice.voice.handler import STOCK_TURN_TAKING, TurnTaking
@@ -52,11 +53,6 @@ from dentalvoice.voice.providers import SpeechProviders
 from dentalvoice.voice.services import LocalPiperTTS, LocalWhisperSTT
 
 MOMENTS = ("turn_decided_ms", "transcript_ready_ms", "reply_ready_ms", "first_audio_ms")
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def stock_providers() -> SpeechProviders:
@@ -172,12 +168,11 @@ async def measure(
                 for moment, ms in turn.as_ms().items():
                     if ms is not None:
                         figures.moments[moment].append(ms)
-                # From the raw moments: `as_ms` rounds each to a whole ms.
-                decided, sent = turn.turn_decided, turn.first_audio_sent
-                if decided is not None and sent is not None:
-                    figures.orchestration.append((sent - decided) * 1000)
-                    if turn.reply_ready is not None:
-                        figures.agent.append((turn.reply_ready - decided) * 1000)
+                added = orchestration_ms(turn)
+                if added is not None:
+                    figures.orchestration.append(added[0])
+                    if added[1] is not None:
+                        figures.agent.append(added[1])
             outcome = result.result.qualification.outcome if result.result else None
             figures.outcomes.append(f"{scenario.name}={outcome.value if outcome else None}")
             p50 = f"p50={statistics.median(values):.0f} ms" if values else "no answered turn"
