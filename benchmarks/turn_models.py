@@ -2,7 +2,7 @@
 
 Whatever the speech providers, every call runs Silero VAD on the caller's audio and Smart Turn
 v3 at the end of each caller utterance, on this machine's CPU. This times both on real audio
-(the scenario's first answers in the caller's voice, at 16 kHz as the pipeline runs them) and
+(the answers `concurrency.py`'s callers give, at 16 kHz as the pipeline runs them) and
 turns the medians into a ceiling: with the caller speaking `--speech-share` of the call and
 ending an utterance every `--utterance-s` seconds, the model seconds one call needs per second,
 and the calls one core could hold if it did nothing else (from CPU time: ONNX Runtime spreads
@@ -27,9 +27,8 @@ import numpy as np
 from pipecat.audio.turn.smart_turn.local_smart_turn_v3 import LocalSmartTurnAnalyzerV3
 from pipecat.audio.vad.silero import SileroVADAnalyzer
 
+from concurrency import caller_answers
 from dentalvoice.callers.audio import ulaw_to_whisper
-from dentalvoice.callers.voice import CallerVoice
-from dentalvoice.conversation.evaluation.caller import split_sentences
 from dentalvoice.conversation.evaluation.scenario import load_scenarios
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,11 +40,9 @@ WINDOWS_PER_S = RATE / WINDOW
 
 
 def caller_speech(scenario: Path, answers: int) -> list[np.ndarray]:
-    """The scenario's first answers as the caller says them, float32 at 16 kHz."""
+    """The answers the concurrency benchmark's callers give, float32 at 16 kHz."""
     (loaded,) = load_scenarios([str(scenario)])
-    voice = CallerVoice()
-    texts = [split_sentences(text)[0] for text in loaded.caller.facts.values() if text]
-    return [ulaw_to_whisper(voice.synthesize(text)) for text in texts[:answers]]
+    return [ulaw_to_whisper(audio) for _, audio in caller_answers(loaded, answers)]
 
 
 def timed(run: Callable[[], object]) -> tuple[float, float]:
