@@ -10,6 +10,7 @@ Smart Turn over several threads).
 
     python benchmarks/turn_models.py
     python benchmarks/turn_models.py --speech-share 0.3 --utterance-s 6
+    python benchmarks/turn_models.py --blas-threads 2   # OpenBLAS's default on 2 cores
 
 Benchmarks print; they never assert.
 """
@@ -26,6 +27,7 @@ from pathlib import Path
 import numpy as np
 from pipecat.audio.turn.smart_turn.local_smart_turn_v3 import LocalSmartTurnAnalyzerV3
 from pipecat.audio.vad.silero import SileroVADAnalyzer
+from threadpoolctl import threadpool_limits
 
 from concurrency import caller_answers
 from dentalvoice.callers.audio import ulaw_to_whisper
@@ -82,7 +84,14 @@ def main() -> None:
     parser.add_argument(
         "--utterance-s", type=float, default=8.0, help="seconds between utterance ends (8)"
     )
+    parser.add_argument(
+        "--blas-threads",
+        type=int,
+        default=1,
+        help="BLAS threads, as the voice handler sets them at warm-up (1)",
+    )
     args = parser.parse_args()
+    threadpool_limits(limits=args.blas_threads, user_api="blas")
 
     clips = caller_speech(Path(args.scenario), args.answers)
     silero_wall, silero = (statistics.median(t) for t in zip(*time_silero(clips), strict=True))
@@ -94,7 +103,10 @@ def main() -> None:
     silero_per_s = silero * WINDOWS_PER_S * args.speech_share
     turn_per_s = smart_turn / args.utterance_s
     per_call = silero_per_s + turn_per_s
-    print(f"{os.cpu_count()} CPUs; {len(clips)} caller sentences, {spoken:.1f} s of speech")
+    print(
+        f"{os.cpu_count()} CPUs, {args.blas_threads} BLAS thread(s); {len(clips)} caller"
+        f" sentences, {spoken:.1f} s of speech"
+    )
     print(
         f"Silero VAD: {silero_wall * 1e6:.0f} µs per 32 ms window, {silero * 1e6:.0f} µs of CPU"
         " (medians)"
