@@ -180,7 +180,8 @@ class CloudLikeSTT(SegmentedSTTService):
     async def run_stt(self, audio: bytes) -> AsyncGenerator[Frame | None, None]:
         """Wait as a round trip would, then give the segment's answer."""
         answer = self._segments.popleft() if self._segments else max(self._answer, 0)
-        await asyncio.sleep(self._delay_s)  # the provider's latency, not a wait for work
+        if self._delay_s:  # instant: no turn of the event loop that a real wait would not take
+            await asyncio.sleep(self._delay_s)  # the provider's latency, not a wait for work
         text = self._transcripts[answer % len(self._transcripts)]
         yield TranscriptionFrame(text, self._user_id, time_now_iso8601())
 
@@ -225,7 +226,8 @@ class CloudLikeTTS(TTSService):
 
     async def run_tts(self, text: str, context_id: str) -> AsyncGenerator[Frame, None]:
         """Wait as a round trip would, then stream the sentence's tone in 200 ms chunks."""
-        await asyncio.sleep(self._first_audio_s)  # the provider's latency
+        if self._first_audio_s:
+            await asyncio.sleep(self._first_audio_s)  # the provider's latency
         rate = self.sample_rate
         size = 2 * round(rate * max(0.3, len(text) / self._chars_per_s))
         pcm = _tone(rate)[:size]  # at most the tone's 60 s
@@ -256,7 +258,8 @@ class CloudLikeAgent(Agent):
 
     async def respond(self, utterance: str | None) -> AsyncIterator[TurnEvent]:
         """Wait for the "first token", then answer as the scripted agent does."""
-        await asyncio.sleep(self._first_event_s)  # the provider's latency
+        if self._first_event_s:
+            await asyncio.sleep(self._first_event_s)  # the provider's latency
         async for event in self._inner.respond(utterance):
             yield event
 
