@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import gc
+from collections.abc import AsyncIterator
 
+import pytest
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from dentalvoice.config import load_settings
+from dentalvoice.conversation import nlu
 from dentalvoice.voice.handler import VoiceCallHandler
 from dentalvoice.voice.providers import SpeechProviders
 
@@ -15,7 +18,10 @@ def blas_threads() -> list[int]:
     return [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
 
 
-async def test_warm_up_leaves_the_process_one_blas_thread() -> None:
+@pytest.fixture
+async def built() -> AsyncIterator[list[str]]:
+    """Warm a handler up (its providers record what they built); undo what that did to the
+    process afterwards."""
     built: list[str] = []
     providers = SpeechProviders(
         stt=lambda: built.append("stt"), tts=lambda: built.append("tts"), name="recorded"
@@ -25,12 +31,24 @@ async def test_warm_up_leaves_the_process_one_blas_thread() -> None:
     original = threadpool_info()
     assert blas_threads(), "numpy here links a BLAS"
     threadpool_limits(limits=2, user_api="blas")  # as on a machine with cores to spare
+    nlu.warm_up.cache_clear()
     try:
         await handler.warm_up()
-
-        # Calls are the parallelism: a second BLAS thread only spins beside each model run.
-        assert set(blas_threads()) == {1}
-        assert built == ["stt", "tts"]
+        yield built
     finally:
         gc.unfreeze()
         threadpool_limits(limits={pool["prefix"]: pool["num_threads"] for pool in original})
+
+
+async def test_warm_up_builds_the_speech_services(built: list[str]) -> None:
+    assert built == ["stt", "tts"]
+
+
+async def test_warm_up_leaves_the_process_one_blas_thread(built: list[str]) -> None:
+    # Calls are the parallelism: a second BLAS thread only spins beside each model run.
+    assert set(blas_threads()) == {1}
+
+
+async def test_warm_up_loads_the_agents_date_parser(built: list[str]) -> None:
+    # Otherwise the first call's agent loads it (~150 ms) on the event loop.
+    assert nlu.warm_up.cache_info().currsize == 1

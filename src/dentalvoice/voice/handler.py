@@ -35,6 +35,7 @@ from pipecat.turns.user_turn_strategies import UserTurnStrategies
 from threadpoolctl import threadpool_limits
 
 from dentalvoice.config import Settings
+from dentalvoice.conversation import nlu
 from dentalvoice.conversation.agent import Action, Agent
 from dentalvoice.conversation.qualification import Qualification
 from dentalvoice.crm.client import GhlClient
@@ -169,6 +170,9 @@ class VoiceCallHandler:
         # (benchmarks/turn_models.py), which at dozens of calls is a core's worth of waste.
         threadpool_limits(limits=1, user_api="blas")
         await self._speech.warm_up()
+        # The agent's date parser loads its data on first use: ~150 ms, in the first call's
+        # set-up on the event loop otherwise.
+        await asyncio.to_thread(nlu.warm_up)
         # What is loaded now lives as long as the process: out of the cyclic collector with it.
         # A full collection over those ~350k objects stalled the event loop, and with it every
         # call's audio, for 180-300 ms (measured in the latency benchmark's process).
