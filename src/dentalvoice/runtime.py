@@ -80,12 +80,18 @@ class Telephony:
             self._tasks.append(asyncio.create_task(self.worker.run(self._stop, self.wake.event)))
             logger.info("dial worker started")
 
+    async def warm_up(self) -> None:
+        """Pay the Twilio SDK's first-use cost now, off the event loop."""
+        if self.client is not None:
+            await self.client.warm_up()
+
     async def run_worker(self) -> None:
         """Run the worker in the foreground until cancelled (`dentalvoice worker`)."""
         if self.worker is None:
             raise RuntimeError(
                 "the worker needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, PUBLIC_BASE_URL"
             )
+        await self.warm_up()
         self.start(dial=True)
         await asyncio.gather(*self._tasks)
 

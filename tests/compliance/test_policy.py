@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
+from dentalvoice.compliance import policy
 from dentalvoice.compliance.facts import (
     ClinicPolicy,
     ConsentFacts,
@@ -669,3 +670,24 @@ def test_earliest_allowed() -> None:
         2026, 11, 18, 13, 0, tzinfo=UTC
     )
     assert earliest_allowed(lead(MS, AT), NO_CLINIC_LIMIT, AT) is None
+
+
+# ---------- warm-up
+
+
+def test_warm_up_loads_every_holiday_calendar_a_decision_names() -> None:
+    # Decisions across US states (their own holidays, e.g. Alabama's), Canada (per province)
+    # and the US federal calendar, near the year's end so the next year's dates count too.
+    at = datetime(2026, 12, 30, 12, 0, tzinfo=UTC)
+    phones = (GA, FL, AL, TX, MS, SD, RI, PA, CA, ME, IDAHO, INDIANA, TORONTO, "+18085550116")
+    policy._holiday_dates.cache_clear()
+    policy.warm_up(year=2026)
+    loaded = policy._holiday_dates.cache_info().currsize
+    assert loaded > 0
+
+    for phone in phones:
+        for days in (0, 3):  # Jan 2, 2027 too
+            check(phone, at + timedelta(days=days))
+
+    # Nothing left for the first lead to load on the event loop.
+    assert policy._holiday_dates.cache_info().currsize == loaded

@@ -141,6 +141,15 @@ async def test_create_call_posts_the_documented_form(
     assert req.one("Timeout") == "25"
 
 
+async def test_warm_up_sends_nothing_and_the_next_create_works(
+    client: TwilioClient, fake: FakeTwilio
+) -> None:
+    await client.warm_up()
+    assert fake.requests == []  # start-up work only: no request to Twilio
+
+    assert await _create(client) == CALL_SID
+
+
 def _spec_fields(operation_id: str) -> set[str]:
     if not SPEC.exists():
         pytest.skip("the Twilio OpenAPI spec is not checked out next to the project")
