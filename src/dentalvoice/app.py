@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 
@@ -15,7 +15,6 @@ from redis.asyncio import Redis
 
 from dentalvoice.clock import process_clock
 from dentalvoice.compliance.flows import ScheduleFirstCall
-from dentalvoice.compliance.policy import warm_up as compliance_warm_up
 from dentalvoice.config import Settings, get_settings
 from dentalvoice.db import Database, open_database
 from dentalvoice.db.base import utcnow
@@ -25,7 +24,7 @@ from dentalvoice.leads.router import router as leads_router
 from dentalvoice.leads.service import IntakeConfig, IntakeResult, IntakeService
 from dentalvoice.leads.verification import SignatureKeys
 from dentalvoice.logging import configure_logging, describe_exception
-from dentalvoice.runtime import Telephony, open_telephony
+from dentalvoice.runtime import Telephony, open_telephony, warm_up
 from dentalvoice.telephony.media import HangUpWhenAnswered, MediaHandler
 from dentalvoice.telephony.router import router as twilio_router
 
@@ -90,22 +89,6 @@ def _media_handler(
     )
 
 
-Step = tuple[str, Callable[[], Awaitable[None]]]
-
-
-async def _warm_up(*steps: Step) -> None:
-    """Run start-up steps that load now what would otherwise load at first use.
-
-    A step that fails is only logged: the work it would have done happens at first use, where
-    its error is handled.
-    """
-    for name, step in steps:
-        try:
-            await step()
-        except Exception as exc:  # noqa: BLE001 - start-up goes on; first use retries it
-            logger.warning("warm-up of the {} failed: {}", name, describe_exception(exc))
-
-
 def create_app(
     settings: Settings | None = None,
     *,
@@ -147,17 +130,12 @@ def create_app(
         app.state.telephony = telephony
         app.state.callbacks = telephony.callbacks
         app.state.media_handler = media_handler or _media_handler(settings, db, telephony, clock)
-        # Before serving: at first use, on the event loop, the first lead's gate decision
-        # (rules, holiday calendars) and dial (the Twilio SDK's REST modules) stalled every
-        # request for ~0.4 s. Done here in threads, once per process.
-        await _warm_up(
-            ("compliance rules", lambda: asyncio.to_thread(compliance_warm_up, year=clock().year)),
-            ("twilio client", telephony.warm_up),
-        )
+        # Before serving: the first lead must not wait on the gate's and the dial's loading.
+        await telephony.warm_up()
         # The speech models take seconds: loaded while the process already takes leads.
         warm_media = getattr(app.state.media_handler, "warm_up", None)
         warming = (
-            asyncio.create_task(_warm_up(("speech models", warm_media)))
+            asyncio.create_task(warm_up(("speech models", warm_media)))
             if warm_media is not None and telephony.callbacks is not None
             else None
         )

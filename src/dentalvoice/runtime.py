@@ -11,13 +11,14 @@ import asyncio
 import contextlib
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from loguru import logger
 from redis.asyncio import Redis
 
+from dentalvoice.compliance.policy import warm_up as compliance_warm_up
 from dentalvoice.config import Settings
 from dentalvoice.crm.client import GhlClient, open_ghl_client
 from dentalvoice.crm.sender import OutboxSender
@@ -26,6 +27,7 @@ from dentalvoice.db.engine import Database
 from dentalvoice.dialer.limits import CallsPerSecond, CpsLimiter, RedisCallsPerSecond
 from dentalvoice.dialer.wake import WakeRelay
 from dentalvoice.dialer.worker import DialWorker
+from dentalvoice.logging import describe_exception
 from dentalvoice.sessions.signals import CallSignals
 from dentalvoice.sessions.store import SessionStore, build_session_store
 from dentalvoice.telephony.callbacks import Callbacks
@@ -42,6 +44,22 @@ SENDER_GRACE_S = 5.0
 def worker_name() -> str:
     """This process's name in `call_job.claimed_by`: host and pid (unique among live workers)."""
     return f"{socket.gethostname()[:40]}:{os.getpid()}"
+
+
+WarmUpStep = tuple[str, Callable[[], Awaitable[None]]]
+
+
+async def warm_up(*steps: WarmUpStep) -> None:
+    """Run start-up steps that load now what would otherwise load at first use.
+
+    A step that fails is only logged: the work it would have done happens at first use, where
+    its error is handled.
+    """
+    for name, step in steps:
+        try:
+            await step()
+        except Exception as exc:  # noqa: BLE001 - start-up goes on; first use retries it
+            logger.warning("warm-up of the {} failed: {}", name, describe_exception(exc))
 
 
 @dataclass
@@ -61,6 +79,7 @@ class Telephony:
     # GHL for the whole process: the CRM write-back, and the voice agent's calendar.
     ghl: GhlClient | None = None
     sender: OutboxSender | None = None  # None: CRM_WRITEBACK_ENABLED is off
+    clock: Callable[[], datetime] = utcnow  # the wall clock the gate decides by
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _sending: asyncio.Task[None] | None = None
@@ -81,9 +100,19 @@ class Telephony:
             logger.info("dial worker started")
 
     async def warm_up(self) -> None:
-        """Pay the Twilio SDK's first-use cost now, off the event loop."""
+        """Load now, in threads, what the first lead's gate decision and dial would load.
+
+        At first use, on the event loop, the rules and their holiday calendars (the gate, which
+        the worker checks again) and the Twilio SDK's REST modules (the dial) stalled every
+        request and call for ~0.4 s.
+        """
+        year = self.clock().year
+        steps: list[WarmUpStep] = [
+            ("compliance rules", lambda: asyncio.to_thread(compliance_warm_up, year=year))
+        ]
         if self.client is not None:
-            await self.client.warm_up()
+            steps.append(("twilio client", self.client.warm_up))
+        await warm_up(*steps)
 
     async def run_worker(self) -> None:
         """Run the worker in the foreground until cancelled (`dentalvoice worker`)."""
@@ -148,6 +177,7 @@ def open_telephony(
         signals=signals,
         wake=wake,
         ghl=ghl,
+        clock=clock,
     )
     if settings.crm_writeback_enabled:
         telephony.sender = OutboxSender(
