@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import gc
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -58,6 +59,16 @@ class GhlKeys:
             )
             .decode()
         )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _release_frozen_objects() -> Iterator[None]:
+    """Every app started here freezes what its voice warm-up found (`gc.freeze`); in a test
+    process that includes garbage earlier tests left (resamplers of finished pipelines), which
+    would then outlive the interpreter and be reported as leaks by nanobind at exit."""
+    yield
+    gc.unfreeze()
+    gc.collect()
 
 
 @pytest.fixture(scope="session")
