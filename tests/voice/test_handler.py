@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import weakref
 from collections.abc import AsyncIterator
 
 import pytest
@@ -52,3 +53,24 @@ async def test_warm_up_leaves_the_process_one_blas_thread(built: list[str]) -> N
 async def test_warm_up_loads_the_agents_date_parser(built: list[str]) -> None:
     # Otherwise the first call's agent loads it (~150 ms) on the event loop.
     assert nlu.warm_up.cache_info().currsize == 1
+
+
+async def test_warm_up_moves_what_it_loaded_out_of_the_cyclic_collector(built: list[str]) -> None:
+    assert gc.get_freeze_count() > 0
+
+
+async def test_a_later_warm_up_keeps_no_garbage_of_the_calls_before_it(built: list[str]) -> None:
+    # The demo and the evaluations warm a handler up per call, in one process.
+    class Cycle:
+        loop: object = None
+
+    collected: list[bool] = []
+    garbage = Cycle()
+    garbage.loop = garbage
+    weakref.finalize(garbage, collected.append, True)
+    del garbage
+    providers = SpeechProviders(stt=lambda: None, tts=lambda: None, name="recorded")
+    handler = VoiceCallHandler(settings=load_settings(_env_file=None), db=None, providers=providers)
+    await handler.warm_up()
+    gc.collect()
+    assert collected == [True]

@@ -178,7 +178,11 @@ class VoiceCallHandler:
         # call's audio, for 180-300 ms (measured in the latency benchmark's process). Nothing
         # is collected first: after the loads a collection found no garbage (0 unreachable of
         # ~240k objects) and was itself a 20-200 ms stall on the loop.
-        gc.freeze()
+        # Once per process: a later warm-up (the demo and the evaluations warm a handler per
+        # call) loads nothing new, and freezing again would keep the garbage of the calls
+        # before it for the life of the process.
+        if gc.get_freeze_count() == 0:
+            gc.freeze()
 
     async def aclose(self) -> None:
         """Close what the speech providers share (HTTP clients of the cloud ones)."""
