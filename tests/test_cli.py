@@ -331,6 +331,11 @@ def test_demo_runs_a_whole_call_and_exits_0_on_the_expected_outcome(
     assert code == 0, output
     shown = " ".join(output.split())
     assert "outcome opted_out (expected opted_out)" in shown
+    # The live transcript has the agent's own words, a sentence a line as each starts playing
+    # (not what the caller's Whisper made of them).
+    lines = output.splitlines()
+    assert "Hi Patricia, this is Ava, an AI assistant calling for Bright Smile Dental" in shown
+    assert "        If you'd rather we didn't call, just say stop at any time." in lines, output
     assert record.stat().st_size > 44  # a WAV header and audio
     # What GHL now shows: the opt-out reached the contact, beside the tags it had.
     assert "what GHL now shows for the lead" in shown

@@ -738,9 +738,14 @@ def demo(
         err.print(f"[red]scenario:[/red] {exc}")
         raise typer.Exit(2) from None
 
+    speakers: list[str] = []
+
     def show(line: Any) -> None:
+        # The agent's sentences arrive one by one: its name heads the first of a run.
         colour = "cyan" if line.speaker == "agent" else "green"
-        out.print(f"[{colour}]{line.speaker:>6}[/{colour}]  {line.text}")
+        label = "" if speakers and speakers[-1] == line.speaker else line.speaker
+        speakers.append(line.speaker)
+        out.print(f"[{colour}]{label:>6}[/{colour}]  {line.text}")
 
     out.print(f"[bold]{chosen.name}[/bold]: {chosen.description or ''}")
     out.print(f"calling {chosen.lead.first_name or 'the lead'} for {chosen.location.name}…")

@@ -415,3 +415,82 @@ async def test_a_pause_inside_speech_over_the_agent_is_one_overlap(
     assert events[-4:] == [f"say:{OPENING[-1]}", "hold", "cut", "say:Noted."]
     assert "resume" not in events
     assert agent.heard == ["Wait, who is this?"]
+
+
+class Heard:
+    """A `SpeechListener` that writes down what it is told."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def started(self, sentence: str) -> None:
+        self.lines.append(sentence)
+
+    def cut(self) -> None:
+        self.lines.append("(cut)")
+
+
+async def listen(agent: Agent, frames: list[object], *, hold: bool = True) -> list[str]:
+    heard = Heard()
+    await run_test(
+        AgentProcessor(agent=agent, listener=heard, hold=hold),
+        frames_to_send=frames,  # type: ignore[arg-type]
+        send_end_frame=True,
+    )
+    return heard.lines
+
+
+async def test_the_listener_hears_each_sentence_as_its_audio_starts_and_no_other() -> None:
+    agent = TalkingAgent(opening=OPENING, replies={})
+
+    # All three sentences are pushed at once; only the first two begin playing.
+    lines = await listen(agent, [SleepFrame(0.05), *played(2), SleepFrame(0.05)])
+
+    assert lines == OPENING[:2]
+
+
+async def test_the_listener_hears_a_barge_in_cut_the_reply_off() -> None:
+    agent = TalkingAgent(opening=OPENING, replies={})
+
+    lines = await listen(
+        agent,
+        [
+            SleepFrame(0.05),
+            BotStartedSpeakingFrame(),
+            *speaks_over("Wait, who is this?"),
+            BotStartedSpeakingFrame(),  # the answer's audio
+            SleepFrame(0.05),
+        ],
+    )
+
+    assert lines == [OPENING[0], "(cut)", "Noted."]
+
+
+async def test_a_reply_dropped_before_its_audio_began_was_not_cut_off() -> None:
+    agent = TalkingAgent(opening=OPENING, replies={})
+
+    lines = await listen(
+        agent,
+        [SleepFrame(0.05), *speaks_over("Wait, who is this?"), BotStartedSpeakingFrame()],
+    )
+
+    assert lines == ["Noted."]
+
+
+async def test_an_interruption_after_the_reply_played_out_cuts_nothing() -> None:
+    agent = TalkingAgent(opening=OPENING, replies={})
+
+    # Without hold, Pipecat interrupts whenever the caller speaks, the agent silent or not.
+    lines = await listen(
+        agent,
+        [
+            SleepFrame(0.05),
+            *played(3),
+            InterruptionFrame(),
+            *speaks_over("Sure."),
+            BotStartedSpeakingFrame(),
+        ],
+        hold=False,
+    )
+
+    assert lines == [*OPENING, "Noted."]

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
+from time import monotonic
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -50,6 +51,7 @@ ACCOUNT_SID = "AC" + "de" * 16
 DEMO_FROM = "+13055550100"
 DEFAULT_PHONE = "+13055550123"
 DEMO_FRONT_DESK = "+13055550199"  # where transfers go; the emulator's person answers there
+CUT_OFF = "(cut off)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,7 +137,8 @@ async def run_demo(
     Args:
         scenario: Who the clinic and the lead are, and how the caller answers.
         data_dir: A directory the demo may wipe and use.
-        on_line: Told of each transcript line as the caller hears or says it.
+        on_line: Told of each line of the call as it is spoken: the agent's sentences (its
+            own words, not what the caller's Whisper made of them) and the caller's replies.
         max_call_s: The longest the call may take.
         providers: Speech services other than the settings' (benchmarks compare them).
         turn_taking: VAD and turn settings other than ours (benchmarks compare them).
@@ -148,6 +151,7 @@ async def run_demo(
     token = secrets.token_urlsafe(24)
     phone = scenario.lead.phone or DEFAULT_PHONE
     caller = TalkingCaller.from_scenario(scenario, max_call_s=max_call_s)
+    follower = _Follower(caller, on_line)
     # One clock for the app, the dialer and GHL: the scenario's time, running on.
     clock = flowing_from(scenario.call_time)
     ghl = GhlEmulator(clock=lambda: clock().timestamp())
@@ -186,6 +190,7 @@ async def run_demo(
             clock=clock,
             providers=providers,
             turn_taking=turn_taking or TurnTaking(),
+            listener=follower,
         )
         app = create_app(settings, media_handler=handler, clock=clock)
         # As a server is before its first lead: models loaded, fixed prompts synthesised.
@@ -201,7 +206,6 @@ async def run_demo(
                 handler.ghl = app.state.telephony.ghl
                 await _post_lead(http, settings, scenario, clinic, phone, clock)
                 (call,) = await twilio.wait_calls(1, timeout=60)
-                follower = _Follower(caller, on_line)
                 printer = asyncio.create_task(follower.run())
                 try:
                     call = await twilio.wait_call_ended(call.sid, timeout=max_call_s + 30)
@@ -255,7 +259,12 @@ def _fresh(directory: Path) -> None:
 
 
 class _Follower:
-    """Hands the caller's transcript lines to `on_line` as they appear."""
+    """Hands the call's lines to `on_line` as they are spoken.
+
+    The agent's sentences come from the app as their audio starts playing; the caller's replies
+    from the caller's transcript (its record of what it heard of the agent is left out: tiny.en's
+    "Bright Smile Dinner" is the test caller's ear, not what the agent said).
+    """
 
     def __init__(
         self, caller: TalkingCaller, on_line: Callable[[TranscriptLine], None] | None
@@ -270,12 +279,24 @@ class _Follower:
             self.flush()
             await asyncio.sleep(0.25)
 
+    def started(self, sentence: str) -> None:
+        self._agent(sentence)
+
+    def cut(self) -> None:
+        self._agent(CUT_OFF)
+
+    def _agent(self, text: str) -> None:
+        self.flush()  # what the caller began saying before this is shown first
+        if self._on_line is not None:
+            self._on_line(TranscriptLine("agent", text, monotonic()))
+
     def flush(self) -> None:
         lines = self._caller.transcript[self._shown :]
         self._shown += len(lines)
         if self._on_line is not None:
             for line in lines:
-                self._on_line(line)
+                if line.speaker == "caller":
+                    self._on_line(line)
 
 
 async def _post_lead(

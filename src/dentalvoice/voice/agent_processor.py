@@ -27,6 +27,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from loguru import logger
 from pipecat.frames.frames import (
@@ -57,6 +58,18 @@ from dentalvoice.conversation.nlu.backchannel import is_backchannel
 from dentalvoice.voice.playback import PausePlaybackFrame, ResumePlaybackFrame
 
 ActionSink = Callable[[Action], Awaitable[None]]
+
+
+class SpeechListener(Protocol):
+    """Follows what the caller hears of the agent (a live transcript). Called on the event
+    loop: it must not block."""
+
+    def started(self, sentence: str) -> None:
+        """A sentence's audio began playing to the caller."""
+
+    def cut(self) -> None:
+        """The caller took the turn from a reply that had begun playing: the rest is dropped."""
+
 
 # A turn ended but its transcript has not arrived yet: how long to wait for it.
 TRANSCRIPT_GRACE_S = 1.5
@@ -109,13 +122,19 @@ class AgentProcessor(FrameProcessor):
     """Drives one call's `Agent` from caller turns."""
 
     def __init__(
-        self, *, agent: Agent, on_action: ActionSink | None = None, hold: bool = True
+        self,
+        *,
+        agent: Agent,
+        on_action: ActionSink | None = None,
+        listener: SpeechListener | None = None,
+        hold: bool = True,
     ) -> None:
         """Create the processor.
 
         Args:
             agent: The call's agent (guards included).
             on_action: Where actions go; None records them on the agent's state only.
+            listener: Told each sentence as its audio starts, and of replies cut off.
             hold: Hold the agent's audio when the caller speaks over it, and decide from their
                 words (needs the `voice.playback` output and user-turn strategies that do not
                 interrupt on their own). False: the pipeline interrupts at once (Pipecat's
@@ -124,6 +143,7 @@ class AgentProcessor(FrameProcessor):
         super().__init__()
         self._agent = agent
         self._on_action = on_action
+        self._listener = listener
         self._hold = hold
         self._heard: list[str] = []
         self._turn_over = False
@@ -169,8 +189,12 @@ class AgentProcessor(FrameProcessor):
                 self._grace_task = self.create_task(self._wait_for_transcript())
         elif isinstance(frame, BotStartedSpeakingFrame):
             # From the output, one per sentence (its audio starts after the last one's end).
-            if self._reply is not None:
-                self._reply.started += 1
+            reply = self._reply
+            if reply is not None:
+                reply.started += 1
+                # The sentences pushed are the first ones said: muting stops the pushes.
+                if self._listener is not None and reply.started <= reply.pushed:
+                    self._listener.started(reply.said[reply.started - 1])
         elif isinstance(frame, BotStoppedSpeakingFrame):
             self._unplayed = max(0, self._unplayed - 1)
             if self._unplayed == 0:
@@ -282,10 +306,13 @@ class AgentProcessor(FrameProcessor):
         await self.push_frame(InterruptionFrame())
 
     def _mute(self, *, heard: int) -> None:
+        reply = self._reply
+        # Cut off as the caller knows it: the reply had begun playing and had more to play.
+        if self._listener is not None and reply is not None and reply.started and self._unplayed:
+            self._listener.cut()
         self._muted = True
         self._unplayed = 0
         self._played_out.set()
-        reply = self._reply
         if reply is not None and reply.heard is None:
             reply.heard = heard
             if reply.generated:

@@ -44,7 +44,7 @@ from dentalvoice.db.engine import Database
 from dentalvoice.telephony.control import CallControl
 from dentalvoice.telephony.media import LiveCall, MediaChannel
 from dentalvoice.voice.actions import CallActions
-from dentalvoice.voice.agent_processor import AgentProcessor
+from dentalvoice.voice.agent_processor import AgentProcessor, SpeechListener
 from dentalvoice.voice.agents import AgentFactory, agent_factory
 from dentalvoice.voice.calendar import GhlCalendar
 from dentalvoice.voice.context import AnsweredCall, answered_call
@@ -151,6 +151,9 @@ class VoiceCallHandler:
     control: CallControl | None = None
     # The process's GHL client, for the clinic's calendar; None: slots are not offered.
     ghl: GhlClient | None = None
+    # Follows what callers hear of the agent: the demo's live transcript (every call here
+    # reports to it, unlabelled).
+    listener: SpeechListener | None = None
     # The latest calls' results, newest last (bounded: a long-running server keeps a few).
     results: deque[VoiceCallResult] = field(default_factory=lambda: deque(maxlen=100))
     _added: asyncio.Condition = field(default_factory=asyncio.Condition)
@@ -229,7 +232,9 @@ class VoiceCallHandler:
         """Run the pipeline until the call ends (our `EndCall`, Twilio's `stop`, a hang-up)."""
         start = await self.begin(call)
         agent, actions, calendar = start.agent, start.actions, start.calendar
-        processor = AgentProcessor(agent=agent, on_action=actions, hold=self.turn_taking.hold)
+        processor = AgentProcessor(
+            agent=agent, on_action=actions, listener=self.listener, hold=self.turn_taking.hold
+        )
         latency = LatencyObserver(agent=processor)
         # Silero and Smart Turn open an ONNX session per call (~75 ms each): built in a thread,
         # so the other calls' audio keeps flowing meanwhile.
