@@ -63,7 +63,7 @@ class GhlKeys:
 
 @pytest.fixture(scope="session", autouse=True)
 def _release_frozen_objects() -> Iterator[None]:
-    """Every app started here freezes what its voice warm-up found (`gc.freeze`); in a test
+    """The first voice warm-up here freezes what the process holds (`gc.freeze`); in a test
     process that includes garbage earlier tests left (resamplers of finished pipelines), which
     would then outlive the interpreter and be reported as leaks by nanobind at exit."""
     yield
