@@ -186,7 +186,8 @@ class LocalPiperTTS(TTSService):
 
 
 def presynthesize(*, cache: SpeechCache, texts: list[str], voice: str | None = None) -> int:
-    """Synthesise `texts` into `cache` (blocking: run it in a worker thread).
+    """Synthesise `texts` into `cache`, their opening silence cut as `LocalPiperTTS` cuts it by
+    default (blocking: run it in a worker thread).
 
     Args:
         cache: Where the audio goes.
