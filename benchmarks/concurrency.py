@@ -134,6 +134,16 @@ QUICK_LOCAL_STEPS = (1, 2, 4)
 # -- cloud-like providers: they wait, they do not compute ---------------------------------------
 
 
+async def provider_latency(seconds: float) -> None:
+    """Wait as a remote provider's round trip would (a deadline, not a wait for work).
+
+    An instant provider (0 s) takes no turn of the event loop: a real one with nothing to wait
+    for would not, and `--run overhead` would count each such turn as orchestration.
+    """
+    if seconds:
+        await asyncio.sleep(seconds)
+
+
 class CloudLikeSTT(SegmentedSTTService):
     """A remote STT: each speech segment's transcript comes `delay_s` after the segment ends.
 
@@ -180,8 +190,7 @@ class CloudLikeSTT(SegmentedSTTService):
     async def run_stt(self, audio: bytes) -> AsyncGenerator[Frame | None, None]:
         """Wait as a round trip would, then give the segment's answer."""
         answer = self._segments.popleft() if self._segments else max(self._answer, 0)
-        if self._delay_s:  # instant: no turn of the event loop that a real wait would not take
-            await asyncio.sleep(self._delay_s)  # the provider's latency, not a wait for work
+        await provider_latency(self._delay_s)
         text = self._transcripts[answer % len(self._transcripts)]
         yield TranscriptionFrame(text, self._user_id, time_now_iso8601())
 
@@ -226,8 +235,7 @@ class CloudLikeTTS(TTSService):
 
     async def run_tts(self, text: str, context_id: str) -> AsyncGenerator[Frame, None]:
         """Wait as a round trip would, then stream the sentence's tone in 200 ms chunks."""
-        if self._first_audio_s:
-            await asyncio.sleep(self._first_audio_s)  # the provider's latency
+        await provider_latency(self._first_audio_s)
         rate = self.sample_rate
         size = 2 * round(rate * max(0.3, len(text) / self._chars_per_s))
         pcm = _tone(rate)[:size]  # at most the tone's 60 s
@@ -258,8 +266,7 @@ class CloudLikeAgent(Agent):
 
     async def respond(self, utterance: str | None) -> AsyncIterator[TurnEvent]:
         """Wait for the "first token", then answer as the scripted agent does."""
-        if self._first_event_s:
-            await asyncio.sleep(self._first_event_s)  # the provider's latency
+        await provider_latency(self._first_event_s)
         async for event in self._inner.respond(utterance):
             yield event
 
