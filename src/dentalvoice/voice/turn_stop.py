@@ -7,6 +7,13 @@ those turns made the slow tail of voice-to-voice: about 1.1 s against 0.45 s for
 if it reads as a finished sentence (`sounds_finished`) the turn ends there. When the caller
 was only pausing after all, they start again within a moment and the agent processor takes
 its reply back and answers the whole utterance.
+
+A final transcript that arrives while the caller is speaking again covers only what they said
+before their pause. Pipecat takes it as the turn's final transcript all the same, and when
+Smart Turn then calls the turn complete it ends it at once: the agent answered "No pain"
+while "maybe a one" was still being transcribed, and took that answer back when the rest came
+in (a `TranscriptionUserTurnStartStrategy` turn). Here the turn waits for the transcript of
+the speech that ended it.
 """
 
 from __future__ import annotations
@@ -23,9 +30,12 @@ class WordsAwareTurnStopStrategy(TurnAnalyzerUserTurnStopStrategy):  # type: ign
 
     async def _handle_transcription(self, frame: TranscriptionFrame) -> None:
         await super()._handle_transcription(frame)
+        if self._vad_user_speaking:
+            # The words before the caller's pause: not the final transcript of this speech.
+            self._transcript_finalized = False
+            return
         if (
             self._turn_complete
-            or self._vad_user_speaking
             or not self._vad_stopped
             or not frame.finalized
             or not sounds_finished(frame.text)
