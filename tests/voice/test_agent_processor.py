@@ -288,13 +288,34 @@ async def test_a_caller_going_on_after_a_pause_has_the_half_answer_taken_back() 
     ]
 
 
+async def test_a_turn_is_answered_with_the_transcript_that_ended_it() -> None:
+    agent = TalkingAgent(opening=[], replies={})
+
+    await run(
+        agent,
+        [
+            UserStartedSpeakingFrame(),
+            TranscriptionFrame("No pain,", "caller", "2026-12-02T10:00:00Z", finalized=True),
+            SleepFrame(0.1),
+            # The last words end the turn: the turn's end is sent right behind them, and
+            # overtakes them in the queue (a system frame).
+            TranscriptionFrame("maybe a one.", "caller", "2026-12-02T10:00:01Z", finalized=True),
+            UserStoppedSpeakingFrame(),
+        ],
+    )
+
+    assert agent.heard == ["No pain, maybe a one."]
+
+
 async def test_a_turn_that_acted_is_never_taken_back() -> None:
     agent = TalkingAgent(
         opening=[],
         replies={"stop calling": [Say("Understood."), Do(MarkDoNotCall())]},
     )
 
-    events, done = await run(agent, [*caller_turn("stop calling"), *speaks_over("me please.")])
+    events, done = await run(
+        agent, [*caller_turn("stop calling"), SleepFrame(0.05), *speaks_over("me please.")]
+    )
 
     assert agent.heard == ["stop calling", "me please."]
     assert [type(a) for a in done] == [MarkDoNotCall]

@@ -33,6 +33,7 @@ from loguru import logger
 from pipecat.frames.frames import (
     BotStartedSpeakingFrame,
     BotStoppedSpeakingFrame,
+    ControlFrame,
     EndWorkerFrame,
     Frame,
     InterruptionFrame,
@@ -84,6 +85,17 @@ RESUME_WINDOW_S = 0.8
 # silent while held, so this only bounds the hold (the output's write gives up after 10 s);
 # a murmur's words can take ~1.5 s to be in on a loaded machine.
 CUT_IN_S = 3.0
+
+
+@dataclass
+class _TurnOver(ControlFrame):
+    """The end of caller turn `turn`, queued by the processor to itself.
+
+    Turn frames are system frames: they overtake the transcripts queued before them, the one
+    whose arrival ended the turn among them. Queued, the end is handled behind those.
+    """
+
+    turn: int
 
 
 @dataclass(slots=True)
@@ -146,6 +158,7 @@ class AgentProcessor(FrameProcessor):
         self._listener = listener
         self._hold = hold
         self._heard: list[str] = []
+        self._turns = 0  # caller turns started
         self._turn_over = False
         self._speaking_task: asyncio.Task[None] | None = None
         self._grace_task: asyncio.Task[None] | None = None
@@ -164,10 +177,14 @@ class AgentProcessor(FrameProcessor):
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
         """Route caller turns to the agent; pass every frame on."""
         await super().process_frame(frame, direction)
+        if isinstance(frame, _TurnOver):
+            await self._turn_ended(frame.turn)
+            return
         await self.push_frame(frame, direction)
         if isinstance(frame, StartFrame):
             self._start_reply(None, checkpoint=None)
         elif isinstance(frame, UserStartedSpeakingFrame):
+            self._turns += 1
             self._turn_over = False
             if self._grace_task is not None:
                 # The caller went on: what they said before belongs to this turn.
@@ -182,11 +199,7 @@ class AgentProcessor(FrameProcessor):
                 # The words are in before the turn is decided: a murmur needs no decision.
                 await self._play_on()
         elif isinstance(frame, UserStoppedSpeakingFrame):
-            self._turn_over = True
-            if self._heard:
-                await self._answer()
-            else:
-                self._grace_task = self.create_task(self._wait_for_transcript())
+            await self.queue_frame(_TurnOver(turn=self._turns))
         elif isinstance(frame, BotStartedSpeakingFrame):
             # From the output, one per sentence (its audio starts after the last one's end).
             reply = self._reply
@@ -205,6 +218,15 @@ class AgentProcessor(FrameProcessor):
             self._mute(heard=self._reply.started if self._reply is not None else 0)
 
     # -- the caller -----------------------------------------------------------------------
+
+    async def _turn_ended(self, turn: int) -> None:
+        if turn != self._turns:
+            return  # the caller started again before the transcripts were in: one turn
+        self._turn_over = True
+        if self._heard:
+            await self._answer()
+        else:
+            self._grace_task = self.create_task(self._wait_for_transcript())
 
     async def _caller_started(self) -> None:
         reply = self._reply
