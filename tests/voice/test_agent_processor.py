@@ -288,6 +288,32 @@ async def test_a_caller_going_on_after_a_pause_has_the_half_answer_taken_back() 
     ]
 
 
+async def test_a_caller_answering_a_reply_they_heard_begin_is_not_going_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(agent_processor, "REACTION_S", 0.1)
+    agent = TalkingAgent(opening=["Is now a good time?"], replies={"Sure,": [Say("Great.")]})
+
+    events, _ = await run(
+        agent,
+        [
+            SleepFrame(0.05),
+            BotStartedSpeakingFrame(),
+            BotStoppedSpeakingFrame(),
+            *caller_turn("Sure,"),
+            SleepFrame(0.05),
+            # Still within the resume window, but "Great." has been playing for a while.
+            BotStartedSpeakingFrame(),
+            SleepFrame(0.2),
+            *speaks_over("Sorry, what was that?"),
+        ],
+    )
+
+    assert events[-4:] == ["say:Great.", "hold", "cut", "say:Noted."]
+    assert agent.heard == ["Sure,", "Sorry, what was that?"]
+    assert agent.state.caller_turns == 2
+
+
 async def test_a_turn_is_answered_with_the_transcript_that_ended_it() -> None:
     agent = TalkingAgent(opening=[], replies={})
 

@@ -13,8 +13,9 @@ When the caller speaks while the agent has audio to play, the agent is held, not
 - a **backchannel** ("mhm", "yeah, okay") over anything but the agent's last sentence: the
   agent plays on from where it was held, and the murmur is not a turn;
 - the caller **going on with their own turn** (they paused, the agent answered the first half,
-  and they resumed within `RESUME_WINDOW_S`): that answer is taken back — the agent's state
-  goes back to before it — and the whole utterance is answered instead;
+  and they resumed within `RESUME_WINDOW_S`, before they could have heard the answer begin):
+  that answer is taken back — the agent's state goes back to before it — and the whole
+  utterance is answered instead;
 - anything else is a **barge-in**: the held audio is dropped, and the agent's line in the
   transcript keeps only the sentences the caller heard begin.
 
@@ -81,6 +82,11 @@ PLAYOUT_WAIT_S = 15.0
 # one answers a reply they have not yet heard. Turns are decided ~0.3 s after the speech
 # ends and speech is detected 0.1 s after it starts, so this covers pauses up to ~1.2 s.
 RESUME_WINDOW_S = 0.8
+# ... unless the answer's audio had been going out for longer than this when their speech
+# was detected: then they may be answering it ("Sorry, what was that?"), a new turn. The
+# quickest spoken reaction to a heard word takes ~0.2 s and Silero reports speech 0.1 s
+# after it starts; a real phone line only adds to the delay before the answer is heard.
+REACTION_S = 0.3
 # Talking over the agent this long is taking the turn, not acknowledging it. The agent is
 # silent while held, so this only bounds the hold (the output's write gives up after 10 s);
 # a murmur's words can take ~1.5 s to be in on a loaded machine.
@@ -109,6 +115,7 @@ class _Reply:
     said: list[str] = field(default_factory=list)  # every sentence, spoken or muted
     pushed: int = 0  # sentences sent to TTS
     started: int = 0  # sentences whose audio began playing
+    audio_at: float | None = None  # monotonic: when its first sentence's audio began
     generated: bool = False  # the agent's turn has run to its end
     acted: bool = False  # an action was carried out
     heard: int | None = None  # sentences heard, once the caller cut the agent off
@@ -205,6 +212,8 @@ class AgentProcessor(FrameProcessor):
             reply = self._reply
             if reply is not None:
                 reply.started += 1
+                if reply.audio_at is None:
+                    reply.audio_at = time.monotonic()
                 # The sentences pushed are the first ones said: muting stops the pushes.
                 if self._listener is not None and reply.started <= reply.pushed:
                     self._listener.started(reply.said[reply.started - 1])
@@ -232,10 +241,12 @@ class AgentProcessor(FrameProcessor):
         reply = self._reply
         if not self._hold or reply is None or self._ending or self._overlap is not None:
             return  # (an overlap already open: the caller paused and went on within it)
+        now = time.monotonic()
         resumed = (
             reply.checkpoint is not None
             and not reply.acted
-            and time.monotonic() - reply.decided_at <= RESUME_WINDOW_S
+            and now - reply.decided_at <= RESUME_WINDOW_S
+            and (reply.audio_at is None or now - reply.audio_at <= REACTION_S)
         )
         busy = self._unplayed > 0 or (
             self._speaking_task is not None and not self._speaking_task.done()
@@ -243,7 +254,11 @@ class AgentProcessor(FrameProcessor):
         if not busy and not resumed:
             return
         if busy:
-            logger.debug("caller speaking over the agent: holding its audio")
+            logger.debug(
+                "caller speaking over the agent ({} ms into its audio; {}): holding it",
+                "-" if reply.audio_at is None else round((now - reply.audio_at) * 1000),
+                "going on with their turn" if resumed else "answering it or murmuring",
+            )
             await self.push_frame(PausePlaybackFrame())
             self._cut_in_task = self.create_task(self._cut_in())
         self._overlap = _Overlap(
