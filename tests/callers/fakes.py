@@ -35,15 +35,16 @@ class ScriptedEars(Transcriber):
 
 
 class ToneVoice(CallerVoice):
-    """Says everything as 0.1 s of 440 Hz."""
+    """Says everything as `seconds` (default 0.1) of 440 Hz."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, seconds: float = 0.1) -> None:
         super().__init__(voice=object(), cache_size=0)
+        self.seconds = seconds
         self.said: list[str] = []
 
     def synthesize(self, text: str) -> bytes:
         self.said.append(text)
-        return tone(440.0, 0.1)
+        return tone(440.0, self.seconds)
 
 
 class _Line(CallerLine):

@@ -57,6 +57,23 @@ def test_silence_before_speech_is_not_a_turn_but_a_little_is_kept_as_lead_in() -
     assert len(turn.audio) == pytest.approx((0.1 + 0.5) * 8000, abs=160)
 
 
+def test_frames_that_may_not_open_a_turn_only_go_on_with_one() -> None:
+    segmenter = TurnSegmenter(gap_ms=900)
+    quiet = _frames(silence(0.1), at=0.0)
+    under = _frames(speech_like(0.3), at=0.1)
+    # Heard under the caller's own words: no turn, and nothing kept as lead-in either.
+    assert [segmenter.push(f) for f in quiet] == [None] * len(quiet)
+    assert [segmenter.push(f, opens=False) for f in under] == [None] * len(under)
+    assert not segmenter.in_turn and segmenter.deadline is None
+    _push_all(segmenter, _frames(speech_like(0.5, seed=2), at=2.0))
+    # A turn already open goes on.
+    for frame in _frames(speech_like(0.2, seed=3), at=2.5):
+        segmenter.push(frame, opens=False)
+    turn = segmenter.close()
+    assert turn is not None and turn.start_at == 2.0 and turn.end_at == pytest.approx(2.7)
+    assert len(turn.audio) == pytest.approx(0.7 * 8000, abs=160)
+
+
 def test_a_click_is_not_a_turn() -> None:
     segmenter = TurnSegmenter(min_speech_ms=100)
     _push_all(segmenter, _frames(tone(500.0, 0.04), at=0.0))

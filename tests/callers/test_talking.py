@@ -146,6 +146,34 @@ async def test_barges_in_once_over_a_long_turn_after_the_opening() -> None:
     assert voice.said == ["Yes, I can talk.", "Sorry, one second.", "Yes, Delta Dental."]
 
 
+async def test_agent_audio_that_starts_while_it_speaks_is_not_a_turn() -> None:
+    # The agent answers a pause inside the caller's reply, holds, then answers it whole.
+    ears = ScriptedEars(["Do you have dental insurance.", "Is this a good time."])
+    caller = TalkingCaller(
+        _spec(), voice=ToneVoice(seconds=1.0), transcriber=ears, silence_gap_ms=900
+    )
+    lone = await lone_line()
+    talking = asyncio.create_task(caller.converse(lone.line))
+    await lone.line.listening.wait()
+    lone.play_turn(1.0, at=time.monotonic() - 3.0)
+    await lone.caller_spoke.wait()
+    speaking_at = time.monotonic()
+    # Under the reply (1 s), then after it: close enough to make one turn if both counted.
+    lone.play_turn(0.3, at=speaking_at + 0.2)
+    answer_at = speaking_at + 1.3
+    lone.play_turn(1.0, at=answer_at)
+    await lone.caller_done.wait()
+    lone.expect_speech()
+    await lone.caller_done.wait()
+    await lone.close()
+    await talking
+
+    assert [t.index for t in caller.agent_turns] == [0, 1]
+    assert caller.agent_turns[1].start_at == pytest.approx(answer_at, abs=0.021)
+    assert len(ears.audio[1]) < 1.2 * 8000  # the answer alone, nothing from under the reply
+    assert [t.reply for t in caller.turns] == ["Yes, Delta Dental.", "Yes, I can talk."]
+
+
 async def test_from_scenario_and_options() -> None:
     scenario = Scenario.model_validate({"name": "x", "caller": {"interrupt_after_ms": 2500}})
     caller = TalkingCaller.from_scenario(scenario, silence_gap_ms=700, transcriber=Transcriber())

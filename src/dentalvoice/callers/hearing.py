@@ -144,12 +144,16 @@ class TurnSegmenter:
             return 0.0
         return self._last_voiced_end - self._start_at
 
-    def push(self, frame: HeardFrame, *, voiced: bool | None = None) -> AgentTurn | None:
+    def push(
+        self, frame: HeardFrame, *, voiced: bool | None = None, opens: bool = True
+    ) -> AgentTurn | None:
         """Take the next heard frame.
 
         Args:
             frame: The frame, in playing order.
             voiced: Its level decision if the caller already made it (`is_voiced`).
+            opens: Whether the frame may start a turn. False: it only goes on with the open
+                one, if any, and is dropped otherwise (with the frames kept before it).
 
         Returns:
             The previous turn, when this frame starts playing after that turn's deadline
@@ -163,6 +167,9 @@ class TurnSegmenter:
             closed = self.close()
         frame_end = frame.at + len(frame.audio) / PHONE_RATE
         if self._start_at is None:
+            if not opens:
+                self._pre_roll.clear()
+                return closed
             if not voiced:
                 self._pre_roll.append(frame)
                 return closed

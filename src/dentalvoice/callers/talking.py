@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 from loguru import logger
 
-from dentalvoice.callers.audio import FRAME_BYTES, FRAME_S
+from dentalvoice.callers.audio import FRAME_BYTES, FRAME_S, PHONE_RATE
 from dentalvoice.callers.hearing import AgentTurn, Transcriber, TurnSegmenter, mark_questions
 from dentalvoice.callers.recording import CallRecording
 from dentalvoice.callers.voice import CallerVoice, VoiceSettings
@@ -264,6 +264,8 @@ class TalkingCaller:
             min_speech_ms=self.min_speech_ms,
         )
         self._voiced_at: list[float] = []
+        # (start, end) of the reply being said, or the last one: monotonic.
+        self._saying: tuple[float, float] | None = None
         self._awaiting_agent: list[CallerTurn] = []
         after_ms = self.spec.interrupt_after_ms
         self._barge_after_s = None if after_ms is None else after_ms / 1000
@@ -308,7 +310,13 @@ class TalkingCaller:
         if voiced:
             self._voiced_at.append(frame.at)
             self._match_agent_answers()
-        self._turn_over(segmenter.push(frame, voiced=voiced), events)
+        # A person talking goes on with what they are saying and listens once they are done:
+        # agent audio that starts under the caller's reply (the agent answering a pause in it,
+        # then holding or taking that answer back) is not a turn to answer, and not the start
+        # of the next one. Audio going on with a turn the caller talks over still counts.
+        saying = self._saying
+        opens = saying is None or not saying[0] <= frame.at < saying[1]
+        self._turn_over(segmenter.push(frame, voiced=voiced, opens=opens), events)
         if (
             self._murmur_after_s is not None
             and self._murmur is None
@@ -418,6 +426,8 @@ class TalkingCaller:
             return
         # The first frame is queued on its own so its sending can be observed; both are
         # queued before either is sent, so no silent frame can slip in between.
+        start = time.monotonic()
+        self._saying = (start, start + len(audio) / PHONE_RATE + FRAME_S)
         first = asyncio.ensure_future(line.say(audio[:FRAME_BYTES]))
         rest = asyncio.ensure_future(line.say(audio[FRAME_BYTES:])) if audio[FRAME_BYTES:] else None
         try:
