@@ -9,9 +9,10 @@ where the agent never answered, are left out.
 Two configurations of the same models run through the same emulator and caller:
 
 - `ours`: short-window Whisper with final transcripts, cached fixed prompts, phone-line VAD and
-  turn settings (`voice.handler.TurnTaking`);
+  turn settings (`voice.handler.TurnTaking`), Piper's opening silence cut;
 - `stock`: Pipecat's Twilio example defaults: stock `WhisperSTTService` transcription (30 s
-  window), default Silero VAD and Smart Turn settings, no speech cache.
+  window), default Silero VAD and Smart Turn settings, no speech cache, Piper's audio as it
+  comes (with the silence it opens each sentence with).
 
 Beside the caller's figure, the pipeline's own per-turn moments (`voice.latency`) are printed
 as medians in ms after the caller's speech ended (VAD): turn decided, transcript ready, reply
@@ -59,7 +60,7 @@ def stock_providers() -> SpeechProviders:
     """The same local models as Pipecat's stock services use them: no short window, no cache."""
     return SpeechProviders(
         stt=lambda: LocalWhisperSTT(window_s=None),
-        tts=lambda: LocalPiperTTS(cache=None),
+        tts=lambda: LocalPiperTTS(cache=None, trim_lead=False),
         name="stock",
     )
 

@@ -86,19 +86,47 @@ class LocalWhisperSTT(WhisperSTTService):
             )
 
 
+# Piper opens every sentence with digital silence (about -90 dBFS) before the onset ramps up:
+# 28-61 ms under -60 dBFS at the line's rate (tests/voice/test_services.py), dead air the caller
+# waits through before every answer. Cut to one 5 ms window before the first window above
+# -60 dBFS, far under what a listener (or the simulated caller's -40 dBFS threshold) hears.
+LEAD_WINDOW_S = 0.005
+LEAD_THRESHOLD_DBFS = -60.0
+
+
+def trim_leading_silence(pcm: bytes, *, sample_rate: int) -> bytes:
+    """16-bit mono `pcm` from one window before its first window of sound; unchanged if none."""
+    window = max(1, round(sample_rate * LEAD_WINDOW_S))
+    samples = np.frombuffer(pcm[: len(pcm) // 2 * 2], dtype=np.int16)
+    whole = len(samples) // window * window
+    frames = samples[:whole].astype(np.float32).reshape(-1, window)
+    rms = np.sqrt((frames**2).mean(axis=1))
+    loud = np.flatnonzero(rms > 32768 * 10 ** (LEAD_THRESHOLD_DBFS / 20))
+    if loud.size == 0:
+        return pcm
+    return pcm[max(0, int(loud[0]) - 1) * window * 2 :]
+
+
 class LocalPiperTTS(TTSService):
     """Piper on the shared voice (`en_US-joe-medium` by default), with sentences cached."""
 
     Settings = PiperTTSService.Settings
 
     def __init__(
-        self, *, voice: str | None = None, cache: SpeechCache | None = None, **kwargs: Any
+        self,
+        *,
+        voice: str | None = None,
+        cache: SpeechCache | None = None,
+        trim_lead: bool = True,
+        **kwargs: Any,
     ) -> None:
         """Create the service.
 
         Args:
             voice: A Piper `.onnx` voice; None for the bundled joe-medium.
             cache: Sentences already synthesised in this voice (shared by the process's calls).
+            trim_lead: Cut the silence Piper opens each sentence with (Pipecat's own Piper
+                service keeps it, as the latency benchmark's stock configuration does).
             **kwargs: Passed to Pipecat's `TTSService`.
         """
         super().__init__(
@@ -109,6 +137,7 @@ class LocalPiperTTS(TTSService):
         )
         self._voice = models.piper(voice)
         self._cache = cache
+        self._trim_lead = trim_lead
 
     def can_generate_metrics(self) -> bool:
         """Piper reports time to first byte."""
@@ -124,10 +153,16 @@ class LocalPiperTTS(TTSService):
                 yield cached
                 return
             chunks: Iterator[Any] = iter(self._voice.synthesize(text))
+            rate = self._voice.config.sample_rate
 
             def next_chunk() -> bytes | None:
                 item = next(chunks, None)
-                return None if item is None else bytes(item.audio_int16_bytes)
+                if item is None:
+                    return None
+                audio = bytes(item.audio_int16_bytes)
+                if spoken or not self._trim_lead:
+                    return audio
+                return trim_leading_silence(audio, sample_rate=rate)
 
             while (chunk := await asyncio.to_thread(next_chunk)) is not None:
                 spoken.append(chunk)
@@ -151,7 +186,8 @@ class LocalPiperTTS(TTSService):
 
 
 def presynthesize(*, cache: SpeechCache, texts: list[str], voice: str | None = None) -> int:
-    """Synthesise `texts` into `cache` (blocking: run it in a worker thread).
+    """Synthesise `texts` into `cache`, their opening silence cut as `LocalPiperTTS` cuts it by
+    default (blocking: run it in a worker thread).
 
     Args:
         cache: Where the audio goes.
@@ -166,6 +202,7 @@ def presynthesize(*, cache: SpeechCache, texts: list[str], voice: str | None = N
     for text in texts:
         if text in cache:
             continue
-        cache.put(text, b"".join(bytes(c.audio_int16_bytes) for c in piper.synthesize(text)))
+        audio = b"".join(bytes(c.audio_int16_bytes) for c in piper.synthesize(text))
+        cache.put(text, trim_leading_silence(audio, sample_rate=piper.config.sample_rate))
         made += 1
     return made
