@@ -35,6 +35,7 @@ from dentalvoice.conversation.agent import (
 from dentalvoice.voice import agent_processor
 from dentalvoice.voice.agent_processor import AgentProcessor
 from dentalvoice.voice.playback import PausePlaybackFrame, ResumePlaybackFrame
+from dentalvoice.voice.utterance import UtteranceStartFrame, UtteranceTranscriptionFrame
 
 
 def a_context() -> CallContext:
@@ -331,6 +332,77 @@ async def test_a_turn_is_answered_with_the_transcript_that_ended_it() -> None:
     )
 
     assert agent.heard == ["No pain, maybe a one."]
+
+
+def whole_so_far(text: str) -> UtteranceTranscriptionFrame:
+    """STT's transcript of the utterance so far, replacing the one before it."""
+    return UtteranceTranscriptionFrame(
+        text, "caller", "2026-12-02T10:00:02Z", finalized=True, replaces_previous=True
+    )
+
+
+async def test_a_transcript_of_the_utterance_so_far_replaces_the_one_before_it() -> None:
+    agent = TalkingAgent(opening=[], replies={})
+
+    await run(
+        agent,
+        [
+            UserStartedSpeakingFrame(),
+            TranscriptionFrame("Yes,", "caller", "2026-12-02T10:00:00Z", finalized=True),
+            whole_so_far("Yes, I'd be new."),
+            SleepFrame(0.1),
+            UserStoppedSpeakingFrame(),
+        ],
+    )
+
+    assert agent.heard == ["Yes, I'd be new."]
+
+
+async def test_a_caller_going_on_is_answered_with_the_whole_utterance_transcribed_again() -> None:
+    agent = TalkingAgent(opening=["Are you new to us?"], replies={"Yes,": [Say("Great.")]})
+
+    await run(
+        agent,
+        [
+            SleepFrame(0.05),
+            BotStartedSpeakingFrame(),
+            BotStoppedSpeakingFrame(),
+            *caller_turn("Yes,"),
+            SleepFrame(0.05),
+            UserStartedSpeakingFrame(),
+            whole_so_far("Yes, I'd be new."),
+            SleepFrame(0.1),
+            UserStoppedSpeakingFrame(),
+            SleepFrame(0.1),
+        ],
+    )
+
+    assert agent.heard == ["Yes,", "Yes, I'd be new."]  # not "Yes, Yes, I'd be new."
+    assert agent.state.caller_turns == 1
+
+
+async def test_stt_is_told_where_each_utterance_starts(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(agent_processor, "RESUME_WINDOW_S", 0.3)
+    agent = TalkingAgent(opening=["Is now a good time?"], replies={"Sure,": [Say("Great.")]})
+
+    _, up = await run_test(
+        AgentProcessor(agent=agent),
+        frames_to_send=[  # type: ignore[arg-type]
+            SleepFrame(0.05),
+            BotStartedSpeakingFrame(),
+            BotStoppedSpeakingFrame(),
+            *caller_turn("Sure,"),  # starts an utterance
+            SleepFrame(0.05),
+            *speaks_over("I have a minute."),  # goes on with it
+            *played(1),
+            SleepFrame(0.4),
+            *caller_turn("Who is this?"),  # starts another
+            SleepFrame(0.1),
+        ],
+    )
+
+    assert agent.heard == ["Sure,", "Sure, I have a minute.", "Who is this?"]
+    assert sum(isinstance(f, UtteranceStartFrame) for f in up) == 2
 
 
 async def test_a_turn_that_acted_is_never_taken_back() -> None:

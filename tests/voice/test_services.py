@@ -1,12 +1,23 @@
-"""The local speech services: what Piper's audio looks like on its way to the line."""
+"""The local speech services: what Piper's audio looks like on its way to the line, and how
+Whisper is given the caller's speech."""
 
 from __future__ import annotations
 
 import numpy as np
-from pipecat.frames.frames import TTSAudioRawFrame, TTSSpeakFrame
+from pipecat.frames.frames import (
+    Frame,
+    InputAudioRawFrame,
+    TTSAudioRawFrame,
+    TTSSpeakFrame,
+    VADUserStartedSpeakingFrame,
+    VADUserStoppedSpeakingFrame,
+)
 from pipecat.tests.utils import run_test
 
-from dentalvoice.voice.services import LocalPiperTTS, trim_leading_silence
+from dentalvoice.callers.audio import ulaw_to_whisper
+from dentalvoice.callers.voice import CallerVoice
+from dentalvoice.voice.services import LocalPiperTTS, LocalWhisperSTT, trim_leading_silence
+from dentalvoice.voice.utterance import UtteranceStartFrame, UtteranceTranscriptionFrame
 
 RATE = 22_050
 
@@ -71,3 +82,35 @@ async def test_piper_sentences_reach_the_line_without_dead_air_ahead() -> None:
 
 async def test_the_stock_benchmark_keeps_pipers_own_lead_in() -> None:
     assert await spoken_lead_ms(LocalPiperTTS(trim_lead=False)) >= 20
+
+
+def piece(text: str) -> list[Frame]:
+    """One stretch of the caller's speech between Silero's start and stop."""
+    audio = ulaw_to_whisper(CallerVoice().synthesize(text))
+    pcm = (audio * 32767).astype(np.int16).tobytes()
+    return [
+        VADUserStartedSpeakingFrame(),
+        InputAudioRawFrame(audio=pcm, sample_rate=16_000, num_channels=1),
+        VADUserStoppedSpeakingFrame(),
+    ]
+
+
+async def test_a_piece_is_transcribed_with_the_utterance_before_it_and_replaces_its_text() -> None:
+    down, _ = await run_test(
+        LocalWhisperSTT(),
+        frames_to_send=[
+            UtteranceStartFrame(),
+            *piece("My dentures don't fit anymore."),
+            *piece("I think I need a new set."),
+            # A new utterance: the same words again, transcribed on their own.
+            UtteranceStartFrame(),
+            *piece("I think I need a new set."),
+        ],
+    )
+
+    heard = [f for f in down if isinstance(f, UtteranceTranscriptionFrame)]
+    assert [f.replaces_previous for f in heard] == [False, True, False]
+    assert "denture" in heard[0].text.lower()
+    assert "denture" in heard[1].text.lower() and "set" in heard[1].text.lower()
+    assert "denture" not in heard[2].text.lower() and "set" in heard[2].text.lower()
+    assert not any(isinstance(f, UtteranceStartFrame) for f in down)  # STT keeps them

@@ -15,7 +15,8 @@ When the caller speaks while the agent has audio to play, the agent is held, not
 - the caller **going on with their own turn** (they paused, the agent answered the first half,
   and they resumed within `RESUME_WINDOW_S`, before they could have heard the answer begin):
   that answer is taken back — the agent's state goes back to before it — and the whole
-  utterance is answered instead;
+  utterance is answered instead (STT is told where each utterance starts, and transcribes
+  the whole of it again as it goes on: `voice.utterance`);
 - anything else is a **barge-in**: the held audio is dropped, and the agent's line in the
   transcript keeps only the sentences the caller heard begin.
 
@@ -58,6 +59,7 @@ from dentalvoice.conversation.agent import (
 )
 from dentalvoice.conversation.nlu.backchannel import is_backchannel
 from dentalvoice.voice.playback import PausePlaybackFrame, ResumePlaybackFrame
+from dentalvoice.voice.utterance import UtteranceStartFrame, UtteranceTranscriptionFrame
 
 ActionSink = Callable[[Action], Awaitable[None]]
 
@@ -165,6 +167,8 @@ class AgentProcessor(FrameProcessor):
         self._listener = listener
         self._hold = hold
         self._heard: list[str] = []
+        # The last transcript in `_heard` covers the caller's words the last reply answered.
+        self._heard_answered = False
         self._turns = 0  # caller turns started
         self._turn_over = False
         self._speaking_task: asyncio.Task[None] | None = None
@@ -193,13 +197,16 @@ class AgentProcessor(FrameProcessor):
         elif isinstance(frame, UserStartedSpeakingFrame):
             self._turns += 1
             self._turn_over = False
+            going_on = bool(self._heard) or self._grace_task is not None
             if self._grace_task is not None:
                 # The caller went on: what they said before belongs to this turn.
                 await self.cancel_task(self._grace_task)
                 self._grace_task = None
             await self._caller_started()
+            if not going_on and (self._overlap is None or not self._overlap.resumed):
+                await self.push_frame(UtteranceStartFrame(), FrameDirection.UPSTREAM)
         elif isinstance(frame, TranscriptionFrame) and frame.text.strip():
-            self._heard.append(frame.text.strip())
+            self._hear(frame)
             if self._turn_over:
                 await self._answer()
             elif self._acknowledged():
@@ -227,6 +234,15 @@ class AgentProcessor(FrameProcessor):
             self._mute(heard=self._reply.started if self._reply is not None else 0)
 
     # -- the caller -----------------------------------------------------------------------
+
+    def _hear(self, frame: TranscriptionFrame) -> None:
+        if isinstance(frame, UtteranceTranscriptionFrame) and frame.replaces_previous:
+            if self._heard:
+                self._heard.pop()
+            else:
+                # What it replaces was answered: the caller is going on with that turn.
+                self._heard_answered = True
+        self._heard.append(frame.text.strip())
 
     async def _turn_ended(self, turn: int) -> None:
         if turn != self._turns:
@@ -294,7 +310,8 @@ class AgentProcessor(FrameProcessor):
             await self._play_on()
             return
         utterance = " ".join(self._heard)
-        self._heard.clear()
+        whole = self._heard_answered
+        self._forget_heard()
         overlap, self._overlap = self._overlap, None
         await self._stop_cut_in()
         checkpoint = None
@@ -306,7 +323,8 @@ class AgentProcessor(FrameProcessor):
                     await self._interrupt(overlap)
                 await self._take_back(reply)
                 checkpoint = reply.checkpoint
-                utterance = f"{reply.utterance} {utterance}"
+                if not whole:
+                    utterance = f"{reply.utterance} {utterance}"
             elif overlap.held:
                 await self._interrupt(overlap)
         # One agent turn at a time: the previous one finishes (muted if interrupted) first.
@@ -326,10 +344,14 @@ class AgentProcessor(FrameProcessor):
 
     async def _play_on(self) -> None:
         logger.debug("caller only acknowledged: the agent plays on")
-        self._heard.clear()
+        self._forget_heard()
         self._overlap = None
         await self._stop_cut_in()
         await self.push_frame(ResumePlaybackFrame())
+
+    def _forget_heard(self) -> None:
+        self._heard.clear()
+        self._heard_answered = False
 
     async def _stop_cut_in(self) -> None:
         if self._cut_in_task is not None:

@@ -8,11 +8,13 @@ the models `voice.models` loaded once.
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from typing import Any
 
 import numpy as np
-from pipecat.frames.frames import ErrorFrame, Frame, TranscriptionFrame
+from pipecat.frames.frames import ErrorFrame, Frame, VADUserStoppedSpeakingFrame
+from pipecat.processors.frame_processor import FrameDirection
 from pipecat.services.piper.tts import PiperTTSService
 from pipecat.services.tts_service import TTSService
 from pipecat.services.whisper.stt import WhisperSTTService
@@ -21,7 +23,8 @@ from pipecat.utils.time import time_now_iso8601
 
 from dentalvoice.voice import models
 from dentalvoice.voice.speech_cache import SpeechCache
-from dentalvoice.voice.transcriber import MIN_WINDOW_S, transcriber_for
+from dentalvoice.voice.transcriber import MIN_WINDOW_S, SAMPLE_RATE, transcriber_for
+from dentalvoice.voice.utterance import UtteranceStartFrame, UtteranceTranscriptionFrame
 
 
 class LocalWhisperSTT(WhisperSTTService):
@@ -31,6 +34,11 @@ class LocalWhisperSTT(WhisperSTTService):
     Pipecat's stock `transcribe()` on its 30 s window. Pipecat's segmented STT already starts
     when Silero hears the speech stop, while Smart Turn is still deciding whether the turn is
     over, so by the time the turn is decided the transcript is usually there.
+
+    Silero cuts an answer at its pauses; each piece after the first is transcribed together
+    with the ones before it in the same utterance (`voice.utterance`), and its transcript
+    replaces theirs. The window does not grow for it: an utterance is transcribed whole only
+    while it fits in the shortest window.
     """
 
     def __init__(
@@ -50,6 +58,11 @@ class LocalWhisperSTT(WhisperSTTService):
         """
         self._model_name = model
         self._window_s = window_s
+        # The utterance's pieces transcribed so far (16 kHz float samples), and for each piece
+        # queued for transcription whether it opens an utterance.
+        self._pieces: list[np.ndarray] = []
+        self._opens: deque[bool] = deque()
+        self._opening = False
         super().__init__(
             settings=WhisperSTTService.Settings(model=str(models.whisper_model_path(model))),
             device="cpu",
@@ -62,28 +75,57 @@ class LocalWhisperSTT(WhisperSTTService):
         if self._window_s is not None:
             self._transcriber = transcriber_for(self._model, min_window_s=self._window_s)
 
+    async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
+        """Note where the caller's utterances start; everything else as Pipecat does."""
+        if isinstance(frame, UtteranceStartFrame):
+            # Silero has heard the speech start: it is the piece being spoken now.
+            self._opening = True
+            return
+        await super().process_frame(frame, direction)
+
+    async def _handle_user_stopped_speaking(self, frame: VADUserStoppedSpeakingFrame) -> None:
+        queued = self.is_usable  # (Pipecat drops the piece when it is not)
+        await super()._handle_user_stopped_speaking(frame)
+        if queued:
+            self._opens.append(self._opening)
+            self._opening = False
+
     async def run_stt(self, audio: bytes) -> AsyncGenerator[Frame, None]:
-        """Transcribe one utterance (16-bit PCM at 16 kHz) in a worker thread."""
+        """Transcribe one piece of speech (16-bit PCM at 16 kHz) in a worker thread, with the
+        pieces of its utterance before it."""
         if self._window_s is None:
             async for frame in super().run_stt(audio):
                 yield frame
             return
-        await self.start_processing_metrics()
         samples = np.frombuffer(audio, dtype=np.int16).astype(np.float32) / 32768.0
+        opens = self._opens.popleft() if self._opens else True
+        longest = (self._window_s - 1) * SAMPLE_RATE
+        if opens or sum(p.shape[0] for p in self._pieces) + samples.shape[0] > longest:
+            self._pieces.clear()
+        pieces = [*self._pieces, samples]
+        await self.start_processing_metrics()
         try:
-            heard = await asyncio.to_thread(self._transcriber.transcribe, samples)
+            heard = await asyncio.to_thread(self._transcriber.transcribe, np.concatenate(pieces))
         except Exception as exc:  # noqa: BLE001 - reported to the pipeline, never raised
             yield ErrorFrame(error=f"whisper failed: {type(exc).__name__}")
             return
         finally:
             await self.stop_processing_metrics()
-        if heard.text and not heard.silent:
-            await self._handle_transcription(heard.text, True, Language.EN)
-            # One utterance, one final transcript: marking it so lets the turn end the moment
-            # it arrives, instead of after Pipecat's STT safety-net timeout.
-            yield TranscriptionFrame(
-                heard.text, self._user_id, time_now_iso8601(), Language.EN, finalized=True
-            )
+        if not heard.text or heard.silent:
+            return  # noise: the utterance is what it was
+        replaces = bool(self._pieces)
+        self._pieces = pieces
+        await self._handle_transcription(heard.text, True, Language.EN)
+        # One piece, one final transcript: marking it so lets the turn end the moment it
+        # arrives, instead of after Pipecat's STT safety-net timeout.
+        yield UtteranceTranscriptionFrame(
+            heard.text,
+            self._user_id,
+            time_now_iso8601(),
+            Language.EN,
+            finalized=True,
+            replaces_previous=replaces,
+        )
 
 
 # Piper opens every sentence with digital silence (about -90 dBFS) before the onset ramps up:
