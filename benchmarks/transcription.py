@@ -1,15 +1,19 @@
-"""How tiny.en hears answers that Silero cuts at their pauses: piece by piece, or whole.
+"""How tiny.en hears the caller's answers: piece by piece or whole, primed with the question or not.
 
-Every scenario answer with a comma or more than one sentence is spoken in the simulated
-caller's voice, sent through 8 kHz μ-law, and cut into pieces where the pipeline's Silero
-settings hear a pause, each piece buffered as Pipecat's segmented STT buffers it (up to 1 s
-before Silero's start, 0.5 s of silence after its stop). Each piece is then transcribed two
-ways: alone (what `LocalWhisperSTT` did) and together with the pieces before it in the answer
-(what it does: `voice.utterance`). Printed: the answer's words each way missed, and the
-median time of the last piece's transcription, which the caller waits for.
+Every scenario answer to one of the script's questions is spoken in the simulated caller's
+voice, sent through 8 kHz μ-law, and cut into pieces where the pipeline's Silero settings hear
+a pause, each piece buffered as Pipecat's segmented STT buffers it (up to 1 s before Silero's
+start, 0.5 s of silence after its stop). Then transcribed three ways:
+
+- each piece alone, primed with the carriers' names only (`LocalWhisperSTT` before);
+- each piece with the pieces before it in the answer (`voice.utterance`);
+- the same, primed with the script's question too, as the agent processor primes it.
+
+Printed: the answers' words each way missed, and the median time of the last piece's
+transcription, which the caller waits for.
 
     python benchmarks/transcription.py
-    python benchmarks/transcription.py --show   # every answer that came out differently
+    python benchmarks/transcription.py --show   # every answer the last way changed
 
 Benchmarks print; they never assert.
 """
@@ -28,7 +32,9 @@ from threadpoolctl import threadpool_limits
 
 from dentalvoice.callers.audio import ulaw_to_whisper
 from dentalvoice.callers.voice import CallerVoice
+from dentalvoice.conversation.evaluation.runner import build_context
 from dentalvoice.conversation.evaluation.scenario import load_scenarios
+from dentalvoice.conversation.script import load_script, render
 from dentalvoice.voice import models
 from dentalvoice.voice.handler import TurnTaking
 from dentalvoice.voice.line_input import InlineSileroVAD
@@ -38,14 +44,21 @@ ROOT = Path(__file__).resolve().parents[1]
 FRAME = SAMPLE_RATE // 50  # the line's 20 ms frames, at the pipeline's 16 kHz
 PRE_ROLL = SAMPLE_RATE  # Pipecat's segmented STT keeps 1 s from before Silero's start
 TRAILING = SAMPLE_RATE // 2  # ... and pads each piece with 0.5 s of silence
+# The offer and the read-back are made of the call's own data: their answers are left out.
+MADE_OF_DATA = ("{offer}", "{summary}")
 
 
-def answers() -> list[str]:
-    """The scenario answers that may come in pieces, each once."""
-    texts: list[str] = []
+def answers() -> list[tuple[str, str]]:
+    """(the script's question, the answer) for each scenario answer to one, each once."""
+    script = load_script()
+    found: dict[tuple[str, str], None] = {}
     for scenario in load_scenarios([str(path) for path in sorted(ROOT.glob("scenarios/*.yaml"))]):
-        texts += [t for t in scenario.caller.facts.values() if t and re.search(r"[,.?!].", t)]
-    return list(dict.fromkeys(texts))
+        context = build_context(scenario)
+        for key, text in scenario.caller.facts.items():
+            step = next((s for s in script.steps if s.slot.value == key), None)
+            if text and step is not None and not any(f in step.ask for f in MADE_OF_DATA):
+                found[render(step.ask, context), text] = None
+    return list(found)
 
 
 def pieces(audio: np.ndarray) -> list[np.ndarray]:
@@ -93,38 +106,39 @@ def main() -> None:
     threadpool_limits(1)  # as the voice handler runs Whisper
     transcriber = transcriber_for(models.whisper(), min_window_s=MIN_WINDOW_S)
     voice = CallerVoice()
-    texts = answers()
-    total = alone_missed = whole_missed = 0
-    alone_s: list[float] = []
-    whole_s: list[float] = []
-    cut_answers = 0
-    for text in texts:
+    pairs = answers()
+    ways = ("pieces alone", "whole so far", "whole + question")
+    missing = dict.fromkeys(ways, 0)
+    last_s: dict[str, list[float]] = {way: [] for way in ways}
+    total = cut = 0
+    for question, text in pairs:
         parts = pieces(ulaw_to_whisper(voice.synthesize(text)))
-        if len(parts) < 2:
+        if not parts:
             continue
-        cut_answers += 1
-        heard_alone = []
-        for part in parts:
-            began = time.perf_counter()
-            heard_alone.append(transcriber.transcribe(part).text)
-        alone_s.append(time.perf_counter() - began)
-        began = time.perf_counter()
-        heard_whole = transcriber.transcribe(np.concatenate(parts)).text
-        whole_s.append(time.perf_counter() - began)
-        alone = " ".join(heard_alone)
+        cut += len(parts) > 1
         total += len(words(text))
-        alone_missed += missed(text, alone)
-        whole_missed += missed(text, heard_whole)
-        if args.show and words(alone) != words(heard_whole):
-            print(f"{text!r}\n  pieces alone: {alone!r}\n  whole:        {heard_whole!r}")
+        heard: dict[str, str] = {}
+        for way in ways:
+            said = []
+            for at in range(len(parts)):
+                audio = parts[at] if way == "pieces alone" else np.concatenate(parts[: at + 1])
+                context = question if way == "whole + question" else ""
+                began = time.perf_counter()
+                said.append(transcriber.transcribe(audio, context=context).text)
+                spent = time.perf_counter() - began
+            last_s[way].append(spent)
+            heard[way] = " ".join(said) if way == "pieces alone" else said[-1]
+            missing[way] += missed(text, heard[way])
+        if args.show and words(heard[ways[0]]) != words(heard[ways[-1]]):
+            print(f"{question}  {text!r}")
+            print("\n".join(f"  {way:>16}: {heard[way]!r}" for way in ways))
 
-    print(f"{len(texts)} answers that may pause; Silero cut {cut_answers} of them ({total} words)")
-    print(f"words missed: pieces alone {alone_missed} ({alone_missed / total:.1%}), ", end="")
-    print(f"whole so far {whole_missed} ({whole_missed / total:.1%})")
-    print(
-        f"last piece's transcription, median: alone {statistics.median(alone_s) * 1000:.0f} ms,"
-        f" whole so far {statistics.median(whole_s) * 1000:.0f} ms"
-    )
+    print(f"{len(pairs)} answers ({total} words); Silero cut {cut} of them at a pause")
+    for way in ways:
+        print(
+            f"{way:>16}: {missing[way]} words missed ({missing[way] / total:.1%}), last piece"
+            f" transcribed in {statistics.median(last_s[way]) * 1000:.0f} ms (median)"
+        )
 
 
 if __name__ == "__main__":

@@ -402,7 +402,11 @@ async def test_stt_is_told_where_each_utterance_starts(monkeypatch: pytest.Monke
     )
 
     assert agent.heard == ["Sure,", "Sure, I have a minute.", "Who is this?"]
-    assert sum(isinstance(f, UtteranceStartFrame) for f in up) == 2
+    # Each with the agent's last sentences the caller heard begin ("Great." never began).
+    assert [f.context for f in up if isinstance(f, UtteranceStartFrame)] == [
+        "Is now a good time?",
+        "Is now a good time? Noted.",
+    ]
 
 
 async def test_a_turn_that_acted_is_never_taken_back() -> None:

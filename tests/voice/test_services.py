@@ -4,6 +4,7 @@ Whisper is given the caller's speech."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from pipecat.frames.frames import (
     Frame,
     InputAudioRawFrame,
@@ -17,6 +18,7 @@ from pipecat.tests.utils import run_test
 from dentalvoice.callers.audio import ulaw_to_whisper
 from dentalvoice.callers.voice import CallerVoice
 from dentalvoice.voice.services import LocalPiperTTS, LocalWhisperSTT, trim_leading_silence
+from dentalvoice.voice.transcriber import ShortWindowTranscriber, Transcript
 from dentalvoice.voice.utterance import UtteranceStartFrame, UtteranceTranscriptionFrame
 
 RATE = 22_050
@@ -95,15 +97,26 @@ def piece(text: str) -> list[Frame]:
     ]
 
 
-async def test_a_piece_is_transcribed_with_the_utterance_before_it_and_replaces_its_text() -> None:
+async def test_a_piece_is_transcribed_with_the_utterance_before_it_and_replaces_its_text(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    primed: list[str] = []
+    transcribe = ShortWindowTranscriber.transcribe
+
+    def spy(self: ShortWindowTranscriber, audio: np.ndarray, *, context: str = "") -> Transcript:
+        primed.append(context)
+        return transcribe(self, audio, context=context)
+
+    monkeypatch.setattr(ShortWindowTranscriber, "transcribe", spy)
+
     down, _ = await run_test(
         LocalWhisperSTT(),
         frames_to_send=[
-            UtteranceStartFrame(),
+            UtteranceStartFrame(context="What made you reach out?"),
             *piece("My dentures don't fit anymore."),
             *piece("I think I need a new set."),
             # A new utterance: the same words again, transcribed on their own.
-            UtteranceStartFrame(),
+            UtteranceStartFrame(context="Anything else?"),
             *piece("I think I need a new set."),
         ],
     )
@@ -114,3 +127,5 @@ async def test_a_piece_is_transcribed_with_the_utterance_before_it_and_replaces_
     assert "denture" in heard[1].text.lower() and "set" in heard[1].text.lower()
     assert "denture" not in heard[2].text.lower() and "set" in heard[2].text.lower()
     assert not any(isinstance(f, UtteranceStartFrame) for f in down)  # STT keeps them
+    # Whisper is primed with the agent's words each utterance answers.
+    assert primed == ["What made you reach out?", "What made you reach out?", "Anything else?"]

@@ -9,6 +9,7 @@ from dentalvoice.callers.audio import ulaw_to_whisper
 from dentalvoice.callers.voice import CallerVoice
 from dentalvoice.voice import models
 from dentalvoice.voice.transcriber import (
+    CONTEXT_TOKENS,
     MAX_WINDOW_S,
     MIN_WINDOW_S,
     SAMPLE_RATE,
@@ -61,6 +62,31 @@ def transcriber() -> ShortWindowTranscriber:
 def test_the_prompt_primes_the_carriers_names() -> None:
     prompt = vocabulary_prompt()
     assert "Delta Dental" in prompt and "MetLife" in prompt
+
+
+def test_the_agents_last_words_follow_the_carriers_in_the_prompt(
+    transcriber: ShortWindowTranscriber,
+) -> None:
+    start = ShortWindowTranscriber(models.whisper(), prompt="").prompt_tokens()  # no words
+    plain = transcriber.prompt_tokens()
+    asked = transcriber.prompt_tokens("Do you have dental insurance?")
+
+    words, added = len(plain) - len(start), slice(len(plain) - len(start), -len(start))
+    assert asked[:words] == plain[:words] and asked[-len(start) :] == start
+    assert models.whisper().hf_tokenizer.decode(asked[added]) == " Do you have dental insurance?"
+
+
+def test_only_the_end_of_a_long_context_primes_the_decoder(
+    transcriber: ShortWindowTranscriber,
+) -> None:
+    question = "Which days work best?"
+    long = "So you are looking for implants, " * 30 + question
+
+    asked = transcriber.prompt_tokens(long)
+
+    start = len(ShortWindowTranscriber(models.whisper(), prompt="").prompt_tokens())
+    assert len(asked) - len(transcriber.prompt_tokens()) == CONTEXT_TOKENS
+    assert models.whisper().hf_tokenizer.decode(asked[-start - 6 : -start]).endswith(question)
 
 
 @pytest.mark.parametrize(

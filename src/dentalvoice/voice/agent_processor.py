@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -89,6 +90,9 @@ RESUME_WINDOW_S = 0.8
 # quickest spoken reaction to a heard word takes ~0.2 s and Silero reports speech 0.1 s
 # after it starts; a real phone line only adds to the delay before the answer is heard.
 REACTION_S = 0.3
+# How many of the agent's last sentences STT is primed with: a question and its lead-in
+# ("Do you have dental insurance? If so, which company is it with?").
+CONTEXT_SENTENCES = 2
 # Talking over the agent this long is taking the turn, not acknowledging it. The agent is
 # silent while held, so this only bounds the hold (the output's write gives up after 10 s);
 # a murmur's words can take ~1.5 s to be in on a loaded machine.
@@ -169,6 +173,8 @@ class AgentProcessor(FrameProcessor):
         self._heard: list[str] = []
         # The last transcript in `_heard` covers the caller's words the last reply answered.
         self._heard_answered = False
+        # The agent's last sentences whose audio began: what the caller answers, most likely.
+        self._last_said: deque[str] = deque(maxlen=CONTEXT_SENTENCES)
         self._turns = 0  # caller turns started
         self._turn_over = False
         self._speaking_task: asyncio.Task[None] | None = None
@@ -204,7 +210,8 @@ class AgentProcessor(FrameProcessor):
                 self._grace_task = None
             await self._caller_started()
             if not going_on and (self._overlap is None or not self._overlap.resumed):
-                await self.push_frame(UtteranceStartFrame(), FrameDirection.UPSTREAM)
+                context = " ".join(self._last_said)
+                await self.push_frame(UtteranceStartFrame(context=context), FrameDirection.UPSTREAM)
         elif isinstance(frame, TranscriptionFrame) and frame.text.strip():
             self._hear(frame)
             if self._turn_over:
@@ -222,8 +229,11 @@ class AgentProcessor(FrameProcessor):
                 if reply.audio_at is None:
                     reply.audio_at = time.monotonic()
                 # The sentences pushed are the first ones said: muting stops the pushes.
-                if self._listener is not None and reply.started <= reply.pushed:
-                    self._listener.started(reply.said[reply.started - 1])
+                if reply.started <= reply.pushed:
+                    sentence = reply.said[reply.started - 1]
+                    self._last_said.append(sentence)
+                    if self._listener is not None:
+                        self._listener.started(sentence)
         elif isinstance(frame, BotStoppedSpeakingFrame):
             self._unplayed = max(0, self._unplayed - 1)
             if self._unplayed == 0:

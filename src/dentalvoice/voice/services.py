@@ -38,7 +38,8 @@ class LocalWhisperSTT(WhisperSTTService):
     Silero cuts an answer at its pauses; each piece after the first is transcribed together
     with the ones before it in the same utterance (`voice.utterance`), and its transcript
     replaces theirs. The window does not grow for it: an utterance is transcribed whole only
-    while it fits in the shortest window.
+    while it fits in the shortest window. Whisper is primed with what the agent said before
+    the utterance began.
     """
 
     def __init__(
@@ -59,10 +60,11 @@ class LocalWhisperSTT(WhisperSTTService):
         self._model_name = model
         self._window_s = window_s
         # The utterance's pieces transcribed so far (16 kHz float samples), and for each piece
-        # queued for transcription whether it opens an utterance.
+        # queued for transcription, when it opens an utterance, the agent's words before it.
         self._pieces: list[np.ndarray] = []
-        self._opens: deque[bool] = deque()
-        self._opening = False
+        self._opens: deque[str | None] = deque()
+        self._opening: str | None = None
+        self._context = ""  # the agent's words the utterance answers
         super().__init__(
             settings=WhisperSTTService.Settings(model=str(models.whisper_model_path(model))),
             device="cpu",
@@ -79,7 +81,7 @@ class LocalWhisperSTT(WhisperSTTService):
         """Note where the caller's utterances start; everything else as Pipecat does."""
         if isinstance(frame, UtteranceStartFrame):
             # Silero has heard the speech start: it is the piece being spoken now.
-            self._opening = True
+            self._opening = frame.context
             return
         await super().process_frame(frame, direction)
 
@@ -88,7 +90,7 @@ class LocalWhisperSTT(WhisperSTTService):
         await super()._handle_user_stopped_speaking(frame)
         if queued:
             self._opens.append(self._opening)
-            self._opening = False
+            self._opening = None
 
     async def run_stt(self, audio: bytes) -> AsyncGenerator[Frame, None]:
         """Transcribe one piece of speech (16-bit PCM at 16 kHz) in a worker thread, with the
@@ -98,14 +100,18 @@ class LocalWhisperSTT(WhisperSTTService):
                 yield frame
             return
         samples = np.frombuffer(audio, dtype=np.int16).astype(np.float32) / 32768.0
-        opens = self._opens.popleft() if self._opens else True
+        opens = self._opens.popleft() if self._opens else None
+        if opens is not None:
+            self._context = opens
         longest = (self._window_s - 1) * SAMPLE_RATE
-        if opens or sum(p.shape[0] for p in self._pieces) + samples.shape[0] > longest:
+        if opens is not None or sum(p.shape[0] for p in self._pieces) + len(samples) > longest:
             self._pieces.clear()
         pieces = [*self._pieces, samples]
         await self.start_processing_metrics()
         try:
-            heard = await asyncio.to_thread(self._transcriber.transcribe, np.concatenate(pieces))
+            heard = await asyncio.to_thread(
+                self._transcriber.transcribe, np.concatenate(pieces), context=self._context
+            )
         except Exception as exc:  # noqa: BLE001 - reported to the pipeline, never raised
             yield ErrorFrame(error=f"whisper failed: {type(exc).__name__}")
             return

@@ -5,7 +5,8 @@ short piece after a comma much worse alone than inside the whole answer ("Yes, I
 alone: "Happy New"; `benchmarks/transcription.py`: a third fewer words missed in whole
 answers). So STT transcribes the utterance so far at each piece and says which transcripts
 the new one replaces; the agent processor, which decides when the caller's speech starts a
-new utterance rather than going on with one it may already have answered, tells STT so.
+new utterance rather than going on with one it may already have answered, tells STT so, and
+what the agent had just said: the question the utterance answers primes Whisper.
 """
 
 from __future__ import annotations
@@ -18,7 +19,14 @@ from pipecat.frames.frames import SystemFrame, TranscriptionFrame
 @dataclass
 class UtteranceStartFrame(SystemFrame):
     """Sent upstream when the caller has started a new utterance: the speech now going on is
-    not the rest of what they said before (which was answered, or was a murmur)."""
+    not the rest of what they said before (which was answered, or was a murmur).
+
+    Attributes:
+        context: The agent's last words the caller heard begin, which the utterance likely
+            answers (Whisper is primed with them).
+    """
+
+    context: str = ""
 
 
 @dataclass
