@@ -250,7 +250,8 @@ class AgentProcessor(FrameProcessor):
             if self._heard:
                 self._heard.pop()
             else:
-                # What it replaces was answered: the caller is going on with that turn.
+                # What it replaces was answered: the caller is going on with that turn. (Should
+                # that answer have acted, it stands, and the words it answered come again.)
                 self._heard_answered = True
         self._heard.append(frame.text.strip())
 
