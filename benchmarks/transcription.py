@@ -28,13 +28,14 @@ import time
 from pathlib import Path
 
 import numpy as np
+from pipecat.audio.vad.vad_analyzer import VADState
 from threadpoolctl import threadpool_limits
 
 from dentalvoice.callers.audio import ulaw_to_whisper
 from dentalvoice.callers.voice import CallerVoice
 from dentalvoice.conversation.evaluation.runner import build_context
 from dentalvoice.conversation.evaluation.scenario import load_scenarios
-from dentalvoice.conversation.script import load_script, render
+from dentalvoice.conversation.script import Slot, load_script, render
 from dentalvoice.voice import models
 from dentalvoice.voice.handler import TurnTaking
 from dentalvoice.voice.line_input import InlineSileroVAD
@@ -46,6 +47,7 @@ PRE_ROLL = SAMPLE_RATE  # Pipecat's segmented STT keeps 1 s from before Silero's
 TRAILING = SAMPLE_RATE // 2  # ... and pads each piece with 0.5 s of silence
 # The offer and the read-back are made of the call's own data: their answers are left out.
 MADE_OF_DATA = ("{offer}", "{summary}")
+SLOTS = {slot.value for slot in Slot}  # a scenario's facts also answer when to call back
 
 
 def answers() -> list[tuple[str, str]]:
@@ -55,7 +57,7 @@ def answers() -> list[tuple[str, str]]:
     for scenario in load_scenarios([str(path) for path in sorted(ROOT.glob("scenarios/*.yaml"))]):
         context = build_context(scenario)
         for key, text in scenario.caller.facts.items():
-            step = next((s for s in script.steps if s.slot.value == key), None)
+            step = script.step(Slot(key)) if key in SLOTS else None
             if text and step is not None and not any(f in step.ask for f in MADE_OF_DATA):
                 found[render(step.ask, context), text] = None
     return list(found)
@@ -63,8 +65,6 @@ def answers() -> list[tuple[str, str]]:
 
 def pieces(audio: np.ndarray) -> list[np.ndarray]:
     """`audio` (16 kHz float) cut where Silero, as the pipeline runs it, hears a pause."""
-    from pipecat.audio.vad.vad_analyzer import VADState
-
     vad = InlineSileroVAD(params=TurnTaking().vad)
     vad.set_sample_rate(SAMPLE_RATE)
     line = np.concatenate([np.zeros(SAMPLE_RATE // 2), audio, np.zeros(SAMPLE_RATE)])
